@@ -1,0 +1,7 @@
+"""The JSON API under /api/v1: thin handlers over the service layer, one error shape."""
+
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from app.api import accounts, auth, errors, teams  # noqa: E402,F401  (registers routes)

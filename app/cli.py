@@ -1,0 +1,83 @@
+"""The `infratrace` command: serve, worker, migrate, and maintenance entry points."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from app.config import Config
+
+
+def cmd_migrate(args: argparse.Namespace, config: Config) -> int:
+    from app.migrate import upgrade
+
+    upgrade(config.database_url)
+    print(f"Database is at the latest schema ({_redacted(config.database_url)}).")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, config: Config) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from app import create_app
+
+    host = args.host
+    port = args.port or config.port
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            # Threads, so one long clone or export does not block every other request.
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("threads", 8)
+            self.cfg.set("timeout", 600)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):  # type: ignore[no-untyped-def]
+            return create_app(config)
+
+    print(f"InfraTrace is serving on http://{host}:{port}", flush=True)
+    Server().run()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, config: Config) -> int:
+    if not config.redis_url:
+        print("REDIS_URL is not set: jobs run in-process in the web server, no worker is needed.",
+              file=sys.stderr)
+        return 2
+    from workers.runner import run_worker
+
+    return run_worker(config, burst=args.burst)
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="infratrace", description="InfraTrace service commands.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    serve = sub.add_parser("serve", help="serve the web app and API with gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.set_defaults(func=cmd_serve)
+    worker = sub.add_parser("worker", help="run an RQ worker for background jobs")
+    worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, Config.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Configuration, read only from environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    port: int = 5000
+    object_store_url: str | None = None
+    mail_url: str | None = None
+    mail_from: str = "InfraTrace <noreply@infratrace.invalid>"
+    public_url: str = "http://127.0.0.1:5000"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    stripe_prices: Mapping[str, str] = field(default_factory=dict)
+    login_limit_per_ip: str = "30 per minute"
+    login_limit_per_account: str = "10 per 15 minutes"
+    max_config_bytes: int = 10 * MIB
+    max_request_bytes: int = 32 * MIB
+    max_push_bytes: int = 64 * MIB
+    bcrypt_rounds: int = 12
+    testing: bool = False
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.data_dir / "repos"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return urlparse(self.public_url).scheme == "https"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("INFRATRACE_DATA") or "./instance").resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        port = int(env.get("PORT") or 5000)
+        database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'infratrace.db'}"
+        prices = {
+            key[len("STRIPE_PRICE_"):].lower(): value
+            for key, value in env.items()
+            if key.startswith("STRIPE_PRICE_") and value
+        }
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            secret_key=env.get("SECRET_KEY") or _stored_secret_key(data_dir),
+            redis_url=env.get("REDIS_URL") or None,
+            port=port,
+            object_store_url=env.get("OBJECT_STORE_URL") or None,
+            mail_url=env.get("MAIL_URL") or None,
+            mail_from=env.get("MAIL_FROM") or cls.mail_from,
+            public_url=(env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/"),
+            stripe_secret_key=env.get("STRIPE_SECRET_KEY") or None,
+            stripe_webhook_secret=env.get("STRIPE_WEBHOOK_SECRET") or None,
+            stripe_api_base=env.get("STRIPE_API_BASE") or None,
+            stripe_prices=prices,
+            login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP") or cls.login_limit_per_ip,
+            login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
+        )
+
+    def with_changes(self, **changes: object) -> Config:
+        return replace(self, **changes)
+
+
+def _stored_secret_key(data_dir: Path) -> str:
+    """Generate the key once and keep it, so sessions survive restarts without any setup."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

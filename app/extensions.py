@@ -1,0 +1,15 @@
+"""The Flask extensions, created once and bound to an app in create_app."""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from app.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+# Only explicit per-route limits apply (login, token creation, git auth); storage is set per app.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,0 +1,228 @@
+"""Teams, memberships and invitations. Lookups are scoped to the caller's memberships first."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ROLES, Invitation, Membership, Team, User, utcnow
+from app.services import plans
+from app.services.accounts import normalise_email
+from app.services.errors import Conflict, NotFound, ValidationError
+from app.services.mail import send_mail
+from app.services.permissions import require
+from app.services.validation import slugify
+
+INVITATION_TTL = timedelta(days=7)
+
+
+@dataclass
+class TeamAccess:
+    """A team as seen by one member: every later check starts from here."""
+
+    team: Team
+    role: str
+    user: User
+
+    def require(self, action: str) -> None:
+        require(self.role, action)
+
+
+def create_team(user: User, name: str) -> TeamAccess:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("'name' is required.", field="name", code="required")
+    if len(name) > 100:
+        raise ValidationError("'name' must be at most 100 characters.", field="name", code="too_long")
+    base = slugify(name, 50)
+    slug, n = base, 1
+    while db.session.scalar(select(Team.id).where(Team.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    team = Team(name=name, slug=slug)
+    db.session.add(team)
+    db.session.flush()
+    db.session.add(Membership(team_id=team.id, user_id=user.id, role="owner"))
+    db.session.flush()
+    return TeamAccess(team, "owner", user)
+
+
+def team_access(user: User, slug: str) -> TeamAccess:
+    """The caller's view of a team; a team they are not in does not exist for them."""
+    row = db.session.execute(
+        select(Team, Membership.role)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(Team.slug == slug, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise NotFound("No such team.")
+    return TeamAccess(row[0], row[1], user)
+
+
+def team_access_by_id(user: User, team_id: str) -> TeamAccess:
+    row = db.session.execute(
+        select(Team, Membership.role)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(Team.id == team_id, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise NotFound("No such team.")
+    return TeamAccess(row[0], row[1], user)
+
+
+def user_teams(user: User) -> list[tuple[Team, str]]:
+    rows = db.session.execute(
+        select(Team, Membership.role)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(Membership.user_id == user.id)
+        .order_by(Team.name)
+    ).all()
+    return [(team, role) for team, role in rows]
+
+
+def members(access: TeamAccess) -> list[Membership]:
+    access.require("member.list")
+    return list(
+        db.session.scalars(
+            select(Membership).join(User).where(Membership.team_id == access.team.id).order_by(User.username_key)
+        )
+    )
+
+
+def pending_invitations(access: TeamAccess) -> list[Invitation]:
+    access.require("member.list")
+    return list(
+        db.session.scalars(
+            select(Invitation)
+            .where(
+                Invitation.team_id == access.team.id,
+                Invitation.accepted_at.is_(None),
+                Invitation.expires_at > utcnow(),
+            )
+            .order_by(Invitation.created_at)
+        )
+    )
+
+
+def _check_role(role: object) -> str:
+    if role not in ROLES:
+        raise ValidationError(f"'role' must be one of: {', '.join(ROLES)}.", field="role", code="invalid_choice")
+    return role  # type: ignore[return-value]
+
+
+def _membership(access: TeamAccess, username: str) -> Membership:
+    membership = db.session.scalar(
+        select(Membership)
+        .join(User)
+        .where(Membership.team_id == access.team.id, User.username_key == username.lower())
+    )
+    if membership is None:
+        raise NotFound("No such member.")
+    return membership
+
+
+def _owner_count(team: Team) -> int:
+    return db.session.scalar(
+        select(func.count(Membership.id)).where(Membership.team_id == team.id, Membership.role == "owner")
+    ) or 0
+
+
+def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Membership | Invitation:
+    """Adds an existing user at once; otherwise mails a single-use invitation (7 days)."""
+    access.require("member.invite")
+    role = _check_role(role)
+    if role == "owner":
+        access.require("member.grant_owner")
+    if not isinstance(email, str) or not email.strip():
+        raise ValidationError("'email' is required.", field="email", code="required")
+    email = normalise_email(email)
+    user = db.session.scalar(select(User).where(User.email_key == email.lower(), User.deleted_at.is_(None)))
+    if user is not None:
+        exists = db.session.scalar(
+            select(Membership.id).where(Membership.team_id == access.team.id, Membership.user_id == user.id)
+        )
+        if exists:
+            raise Conflict(f"{user.username} is already a member.", code="already_member")
+        plans.check_can_add_member(access.team)
+        membership = Membership(team_id=access.team.id, user_id=user.id, role=role)
+        db.session.add(membership)
+        db.session.flush()
+        send_mail(
+            user.email,
+            f"You were added to {access.team.name} on InfraTrace",
+            f"{access.user.username} added you to the team {access.team.name} as {role}.\n\n"
+            f"{base_url}/teams/{access.team.slug}\n",
+        )
+        return membership
+    plans.check_can_add_member(access.team)
+    secret = secrets.token_urlsafe(32)
+    invitation = Invitation(
+        team_id=access.team.id,
+        email=email,
+        role=role,
+        token_hash=hashlib.sha256(secret.encode()).hexdigest(),
+        invited_by_id=access.user.id,
+        expires_at=utcnow() + INVITATION_TTL,
+    )
+    db.session.add(invitation)
+    db.session.flush()
+    send_mail(
+        email,
+        f"Invitation to join {access.team.name} on InfraTrace",
+        f"{access.user.username} invited you to join the team {access.team.name} as {role}.\n\n"
+        f"Accept within 7 days: {base_url}/invitations/{secret}\n",
+    )
+    return invitation
+
+
+def find_invitation(secret: str) -> Invitation:
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == hashlib.sha256(secret.encode()).hexdigest())
+    )
+    if invitation is None or invitation.accepted_at is not None or invitation.expires_at <= utcnow():
+        raise NotFound("This invitation is invalid, was already used, or has expired.")
+    return invitation
+
+
+def accept_invitation(user: User, secret: str) -> Membership:
+    invitation = find_invitation(secret)
+    existing = db.session.scalar(
+        select(Membership).where(Membership.team_id == invitation.team_id, Membership.user_id == user.id)
+    )
+    invitation.accepted_at = utcnow()
+    if existing:
+        return existing
+    membership = Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role)
+    db.session.add(membership)
+    db.session.flush()
+    return membership
+
+
+def change_role(access: TeamAccess, username: str, role: str) -> Membership:
+    access.require("member.update")
+    role = _check_role(role)
+    membership = _membership(access, username)
+    if role == "owner" or membership.role == "owner":
+        # Only owners hand out or take away ownership.
+        access.require("member.grant_owner")
+    if membership.role == "owner" and role != "owner" and _owner_count(access.team) <= 1:
+        raise Conflict("A team must keep at least one owner.", code="last_owner")
+    membership.role = role
+    return membership
+
+
+def remove_member(access: TeamAccess, username: str) -> None:
+    membership = _membership(access, username)
+    leaving_self = membership.user_id == access.user.id
+    if not leaving_self:
+        access.require("member.remove")
+        if membership.role == "owner":
+            access.require("member.grant_owner")
+    if membership.role == "owner" and _owner_count(access.team) <= 1:
+        raise Conflict("A team must keep at least one owner.", code="last_owner")
+    db.session.delete(membership)

@@ -1,0 +1,41 @@
+"""Server-rendered web pages: thin views over the service layer, one base layout."""
+
+from __future__ import annotations
+
+from flask import Flask, session
+from flask_login import current_user
+
+from app.api.errors import register_app_handlers
+
+
+def register_web(app: Flask) -> None:
+    from app.web import account, auth, dashboard, teams
+
+    for module in (auth, account, dashboard, teams):
+        app.register_blueprint(module.bp)
+    register_app_handlers(app)
+
+    @app.context_processor
+    def _layout_context() -> dict[str, object]:
+        from app.services.teams import user_teams
+
+        config = app.config["INFRATRACE"]
+        teams_nav = user_teams(current_user) if current_user.is_authenticated else []
+        return {
+            "nav_teams": teams_nav,
+            "dev_mode": not config.mail_url,
+            "theme": session.get("theme", "light"),
+        }
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data: blob: https:; style-src 'self'; "
+                "script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+            )
+        return response

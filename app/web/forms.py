@@ -1,0 +1,58 @@
+"""Flask-WTF forms: every form carries a CSRF token and reports errors per field."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+ROLE_CHOICES = [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")]
+
+
+class SignupForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Email is required.")])
+    username = StringField("Username", validators=[DataRequired("Username is required.")])
+    password = PasswordField("Password", validators=[DataRequired("Password is required.")])
+    age_confirmed = BooleanField("I am 16 or older")
+
+
+class LoginForm(FlaskForm):
+    login = StringField("Email or username", validators=[DataRequired("Enter your email or username.")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+    remember = BooleanField("Keep me signed in")
+
+
+class ProfileForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Email is required.")])
+    username = StringField("Username", validators=[DataRequired("Username is required.")])
+    display_name = StringField("Display name", validators=[Optional(), Length(max=100)])
+    company = StringField("Company", validators=[Optional(), Length(max=100)])
+    job_title = StringField("Role or job title", validators=[Optional(), Length(max=100)])
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+
+
+class TeamForm(FlaskForm):
+    name = StringField("Team name", validators=[DataRequired("Name is required."), Length(max=100)])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Email is required.")])
+    role = SelectField("Role", choices=ROLE_CHOICES, default="viewer")
+
+
+class RoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES)
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
+    scopes = SelectField("Scopes", choices=[("read", "read"), ("read,write", "read and write")], default="read")
+    expires_on = DateField("Expires on (optional)", validators=[Optional()])
+
+
+class ConfirmForm(FlaskForm):
+    """A POST button: nothing but the CSRF token."""

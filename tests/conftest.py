@@ -1,0 +1,132 @@
+"""Test session: a real database made by the Alembic migrations, emptied after every test.
+
+DATABASE_URL / REDIS_URL from the environment select PostgreSQL and Redis (the second CI pass);
+otherwise SQLite in a temporary folder and in-memory rate limits (the embedded defaults).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.config import Config
+from app.extensions import db, limiter
+from app.migrate import upgrade
+from app.models import Base
+from tests.helpers import PASSWORD, get_csrf
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    data_dir = tmp_path_factory.mktemp("data")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}"
+    if database_url.startswith("postgresql"):
+        _reset_postgres(database_url)
+    upgrade(database_url)
+    redis_url = os.environ.get("REDIS_URL") or None
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+    return Config(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="test-secret-key",
+        redis_url=redis_url,
+        public_url="http://localhost",
+        bcrypt_rounds=4,
+        login_limit_per_ip="1000 per minute",
+        login_limit_per_account="5 per 15 minutes",
+        testing=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(config: Config):
+    return create_app(config)
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest):
+    """Every test starts from empty tables, empty repos and fresh rate limits."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+        limiter.reset()
+    repos = app.config["INFRATRACE"].repos_dir
+    if repos.exists():
+        shutil.rmtree(repos)
+        repos.mkdir()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def make_user(app):
+    """Creates a user through the service layer (as sign-up does) and returns its id and username."""
+    from app.services import accounts
+
+    def _make(username: str = "alice", email: str | None = None, password: str = PASSWORD):
+        with app.app_context():
+            user = accounts.create_user(
+                accounts.SignupForm(email=email or f"{username}@example.com", username=username,
+                                    password=password, age_confirmed=True)
+            )
+            db.session.commit()
+            return user.id, user.username
+
+    return _make
+
+
+@pytest.fixture
+def login(client):
+    def _login(login_name: str = "alice", password: str = PASSWORD, c=None, next_url: str | None = None):
+        c = c or client
+        token = get_csrf(c, "/login")
+        url = "/login" + (f"?next={next_url}" if next_url else "")
+        return c.post(url, data={"login": login_name, "password": password, "csrf_token": token})
+
+    return _login
+
+
+@pytest.fixture
+def token_for(app):
+    """Mints a personal access token for a user id; returns the secret."""
+    from app.models import User
+    from app.services import tokens
+
+    def _token(user_id: str, scopes: tuple[str, ...] = ("read", "write")) -> str:
+        with app.app_context():
+            new = tokens.create_token(db.session.get(User, user_id), "test", list(scopes))
+            db.session.commit()
+            return new.secret
+
+    return _token
