@@ -11,9 +11,34 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.inventory import (
+    DEVICE_STATUSES,
+    PROJECT_STATUSES,
+    TASK_STATUSES,
+    AuditEvent,
+    Device,
+    Network,
+    Project,
+    Task,
+    TaskComment,
+    Vlan,
+)
+from app.models.versions import CommitPath, CommitRecord
 
 __all__ = [
+    "DEVICE_STATUSES",
+    "PROJECT_STATUSES",
     "ROLES",
+    "TASK_STATUSES",
+    "AuditEvent",
+    "CommitPath",
+    "CommitRecord",
+    "Device",
+    "Network",
+    "Project",
+    "Task",
+    "TaskComment",
+    "Vlan",
     "ApiToken",
     "Base",
     "Invitation",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Membership, Team
+from app.models import Device, Membership, Team
 from app.services.errors import PlanLimit
 
 # None means unlimited.
@@ -30,3 +30,12 @@ def check_can_add_member(team: Team) -> None:
     count = db.session.scalar(select(func.count(Membership.id)).where(Membership.team_id == team.id)) or 0
     if count >= limit:
         raise PlanLimit(f"The {team.plan} plan allows {limit} members; upgrade to add more.")
+
+
+def check_can_add_device(team: Team) -> None:
+    limit = limits_for(team)["devices"]
+    if limit is None:
+        return
+    count = db.session.scalar(select(func.count(Device.id)).where(Device.team_id == team.id)) or 0
+    if count >= limit:
+        raise PlanLimit(f"The {team.plan} plan allows {limit} devices; upgrade to add more.")

@@ -1,0 +1,55 @@
+"""The SQL commit index: one row per commit of a device repo, one per changed path.
+
+Written right after the ref moves, so history pages, path filters and "last changed" never walk git.
+The repository stays the source of truth; reconcile rebuilds these rows from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Base
+
+
+class CommitRecord(Base):
+    __tablename__ = "commits"
+    __table_args__ = (
+        UniqueConstraint("device_id", "sha"),
+        Index("ix_commits_device_seq", "device_id", "seq"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    sha: Mapped[str] = mapped_column(String(64))
+    parent_sha: Mapped[str | None] = mapped_column(String(64))
+    # Position in the device's history (1 = first commit): the keyset for pagination.
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_pseudonym: Mapped[str] = mapped_column(String(100), default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    files_changed: Mapped[int] = mapped_column(Integer, default=0)
+    additions: Mapped[int] = mapped_column(Integer, default=0)
+    deletions: Mapped[int] = mapped_column(Integer, default=0)
+
+    paths: Mapped[list[CommitPath]] = relationship(back_populates="commit", cascade="all, delete-orphan")
+
+
+class CommitPath(Base):
+    __tablename__ = "commit_paths"
+    __table_args__ = (Index("ix_commit_paths_device_path_seq", "device_id", "path", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(300))
+    old_path: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10))
+    additions: Mapped[int] = mapped_column(Integer, default=0)
+    deletions: Mapped[int] = mapped_column(Integer, default=0)
+
+    commit: Mapped[CommitRecord] = relationship(back_populates="paths")

@@ -1,0 +1,48 @@
+"""Scoped lookups: an object is found only through the caller's own memberships.
+
+Anything in a team the caller is not in is reported as not found (404), never as forbidden.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Device, Membership, Network, Project, Task, Team, User
+from app.services.errors import NotFound
+from app.services.teams import TeamAccess
+
+T = TypeVar("T", Project, Device, Network, Task)
+
+
+def _scoped(model: type[T], user: User, object_id: str, label: str) -> tuple[T, TeamAccess]:
+    if not isinstance(object_id, str) or len(object_id) > 64:
+        raise NotFound(f"No such {label}.")
+    row = db.session.execute(
+        select(model, Team, Membership.role)
+        .join(Team, Team.id == model.team_id)
+        .join(Membership, Membership.team_id == Team.id)
+        .where(model.id == object_id, Membership.user_id == user.id)
+    ).first()
+    if row is None:
+        raise NotFound(f"No such {label}.")
+    obj, team, role = row
+    return obj, TeamAccess(team, role, user)
+
+
+def project_access(user: User, project_id: str) -> tuple[Project, TeamAccess]:
+    return _scoped(Project, user, project_id, "project")
+
+
+def device_access(user: User, device_id: str) -> tuple[Device, TeamAccess]:
+    return _scoped(Device, user, device_id, "device")
+
+
+def network_access(user: User, network_id: str) -> tuple[Network, TeamAccess]:
+    return _scoped(Network, user, network_id, "network")
+
+
+def task_access(user: User, task_id: str) -> tuple[Task, TeamAccess]:
+    return _scoped(Task, user, task_id, "task")
