@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from conftest import AUTHOR, fsck, git
 
-from gitstore import DeviceRepo, GitStoreError, RepositoryNotFound, canonical_json, repo_path_for
+from gitstore import (
+    DeviceRepo,
+    GitStoreError,
+    RepositoryNotFound,
+    canonical_json,
+    repo_path_for,
+)
 
 
 def test_repo_path_fans_out_by_uuid(tmp_path: Path) -> None:
