@@ -1,0 +1,84 @@
+"""gitstore: everything that touches a device's git repository.
+
+It owns the on-disk layout of the per-device bare repos (`repos/<2 hex>/<2 hex>/<uuid>.git`),
+the content contract of `main` (device.json, configs/<name>, ports.json, photos.json, JSON in
+canonical form), validation of that content (shared by the API, the web forms and the push
+validator), compare-and-swap writes under a cross-process lock, crash safety, history, diffs
+and tags. It imports pygit2 and the standard library only: never Flask, SQL or the app.
+"""
+
+from __future__ import annotations
+
+import pygit2
+
+from .canonical import canonical_json, natural_key
+from .errors import (
+    AmbiguousRevision,
+    ConflictError,
+    GitStoreError,
+    InvalidChange,
+    RepositoryNotFound,
+    RevisionNotFound,
+    TagExists,
+)
+from .models import (
+    COMMITTER,
+    Author,
+    Changes,
+    CommitInfo,
+    CommitResult,
+    Diff,
+    DiffLine,
+    FileChange,
+    FileDiff,
+    Hunk,
+    PortsDiff,
+    Snapshot,
+    TagInfo,
+)
+from .paths import repo_path_for
+from .repo import DeviceRepo
+from .tags import validate_tag_name
+from .validation import (
+    validate_config_name,
+    validate_device_json,
+    validate_photos,
+    validate_ports,
+)
+
+# libgit2 then fsyncs object files, refs and their directories before renaming them into place,
+# so a power cut cannot leave a ref pointing at an object that never reached the disk.
+# Process-wide and idempotent, hence set once on import.
+pygit2.settings.enable_fsync_gitdir(True)
+
+__all__ = [
+    "COMMITTER",
+    "AmbiguousRevision",
+    "Author",
+    "Changes",
+    "CommitInfo",
+    "CommitResult",
+    "ConflictError",
+    "DeviceRepo",
+    "Diff",
+    "DiffLine",
+    "FileChange",
+    "FileDiff",
+    "GitStoreError",
+    "Hunk",
+    "InvalidChange",
+    "PortsDiff",
+    "RepositoryNotFound",
+    "RevisionNotFound",
+    "Snapshot",
+    "TagExists",
+    "TagInfo",
+    "canonical_json",
+    "natural_key",
+    "repo_path_for",
+    "validate_config_name",
+    "validate_device_json",
+    "validate_photos",
+    "validate_ports",
+    "validate_tag_name",
+]

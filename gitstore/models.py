@@ -1,0 +1,143 @@
+"""Plain data passed in and out of gitstore (no pygit2 objects ever leak to callers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Author:
+    """The acting user, under a pseudonym (`user-<id>` / `user-<id>@users.noreply.infratrace`)."""
+
+    name: str
+    email: str
+
+
+# Every commit and tag object is committed by the service; only the author is a person.
+COMMITTER = Author("InfraTrace", "service@infratrace.invalid")
+
+
+@dataclass
+class Changes:
+    """What a write changes; anything left as None (or absent from `configs`) stays as it is.
+
+    A config mapped to None is removed; an empty `ports` or `photos` list removes the file, so
+    "no ports" has a single representation and an empty write is recognised as no change.
+    """
+
+    device: dict | None = None
+    configs: dict[str, bytes | None] = field(default_factory=dict)
+    ports: list[dict] | None = None
+    photos: list[dict] | None = None
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed path of a commit versus its first parent (for the SQL commit index)."""
+
+    path: str
+    status: str  # 'added' | 'modified' | 'deleted' | 'renamed'
+    additions: int
+    deletions: int
+    old_path: str | None = None
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """Outcome of `commit_version`; `changed=False` means no commit was made."""
+
+    commit: str
+    parent: str | None
+    changed: bool
+    created_at: datetime
+    files: list[FileChange]
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """One commit's metadata and changed files, as recorded in the SQL commit index."""
+
+    commit: str
+    parent: str | None
+    parents: list[str]
+    author_name: str
+    author_email: str
+    created_at: datetime
+    message: str
+    files: list[FileChange]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The full content of one version."""
+
+    commit: str
+    parents: list[str]
+    message: str
+    author_name: str
+    author_email: str
+    created_at: datetime
+    device: dict
+    configs: dict[str, bytes]
+    ports: list
+    photos: list
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A named version. Lightweight tags (pushed by git users) have no message or tagger."""
+
+    name: str
+    target: str
+    message: str
+    tagger_name: str | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    origin: str  # ' ' | '+' | '-'
+    old_lineno: int | None
+    new_lineno: int | None
+    content: str
+
+
+@dataclass(frozen=True)
+class Hunk:
+    old_start: int
+    old_lines: int
+    new_start: int
+    new_lines: int
+    header: str
+    lines: list[DiffLine]
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    path: str
+    old_path: str | None
+    status: str
+    similarity: int | None
+    additions: int
+    deletions: int
+    binary: bool
+    too_large: bool
+    hunks: list[Hunk]
+
+
+@dataclass(frozen=True)
+class PortsDiff:
+    added: list[dict]
+    removed: list[dict]
+    changed: list[dict]  # {"name": ..., "fields": {field: {"from": ..., "to": ...}}}
+
+
+@dataclass(frozen=True)
+class Diff:
+    from_commit: str
+    to_commit: str
+    files: list[FileDiff]
+    ports: PortsDiff
+    photos: dict[str, list[dict]]  # {"added": [...], "removed": [...]}
+    too_large: bool

@@ -1,0 +1,389 @@
+"""DeviceRepo: one device's bare repository, opened for one unit of work."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Self
+
+import pygit2
+from pygit2.enums import ObjectType, SortMode
+
+from . import diff as diffing
+from .canonical import canonical_json
+from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound
+from .identity import clean_message, committer, signature
+from .lock import DEFAULT_TIMEOUT, flock_exclusive
+from .models import (
+    Author,
+    Changes,
+    CommitInfo,
+    CommitResult,
+    Diff,
+    Snapshot,
+)
+from .paths import repo_path_for
+from .revisions import MAIN_REF, head, resolve
+from .tags import TagsMixin
+from .trees import apply_edits
+from .validation import (
+    validate_config_name,
+    validate_device_json,
+    validate_photos,
+    validate_ports,
+)
+
+DEVICE_FILE = "device.json"
+PORTS_FILE = "ports.json"
+PHOTOS_FILE = "photos.json"
+CONFIGS_DIR = "configs"
+
+# Written into every new repo's config.
+REPO_CONFIG = {
+    # Pushed objects are checked like `git fsck` before any ref moves.
+    "receive.fsckObjects": True,
+    # The git CLI (receive-pack, gc) fsyncs objects and refs; libgit2 writes are fsynced by the
+    # process-wide option gitstore sets on import.
+    "core.fsync": "committed",
+    # No git process may start a writer behind our lock (see lock.remove_stale_git_locks):
+    # housekeeping is a scheduled job that takes the lock, never an automatic gc.
+    "gc.auto": 0,
+    "receive.autogc": False,
+}
+
+def _utc(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def _edits(changes: Changes) -> dict[str, bytes | None]:
+    """Validate a Changes and turn it into {stored path: bytes or None}. Pure: runs unlocked."""
+    edits: dict[str, bytes | None] = {}
+    if changes.device is not None:
+        edits[DEVICE_FILE] = canonical_json(validate_device_json(changes.device))
+    for name, data in (changes.configs or {}).items():
+        validate_config_name(name)
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        elif data is not None and not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidChange(f"configs.{name}", "content must be bytes, text or null")
+        edits[f"{CONFIGS_DIR}/{name}"] = None if data is None else bytes(data)
+    # An empty list removes the file: "no ports" then has one representation.
+    if changes.ports is not None:
+        ports = validate_ports(changes.ports)
+        edits[PORTS_FILE] = canonical_json(ports) if ports else None
+    if changes.photos is not None:
+        photos = validate_photos(changes.photos)
+        edits[PHOTOS_FILE] = canonical_json(photos) if photos else None
+    return edits
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DeviceRepo(TagsMixin):
+    """A device's bare repository. Open it per unit of work with `with DeviceRepo.open(p) as r`.
+
+    The pygit2 handle is not thread-safe: never share a DeviceRepo across threads or requests.
+    """
+
+    def __init__(self, path: Path, raw: pygit2.Repository) -> None:
+        self.path = Path(path)
+        self.raw = raw
+        self._lock_depth = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> DeviceRepo:
+        flags = pygit2.enums.RepositoryOpenFlag.NO_SEARCH | pygit2.enums.RepositoryOpenFlag.BARE
+        try:
+            raw = pygit2.Repository(str(path), flags)
+        except pygit2.GitError as exc:
+            raise RepositoryNotFound(f"no repository at {path}") from exc
+        return cls(Path(path), raw)
+
+    def close(self) -> None:
+        self.raw.free()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @classmethod
+    def create(
+        cls,
+        root: Path,
+        device_uuid: str,
+        device: dict,
+        author: Author,
+        message: str = "Create device",
+    ) -> tuple[Path, CommitResult]:
+        """Create the repo with a first commit holding only device.json; returns (path, result).
+
+        The repo is built under a temporary name beside its final place and renamed into it, so a
+        crash leaves either no repo or a complete one, never a repo without a first commit.
+        """
+        path = repo_path_for(root, device_uuid)
+        if path.exists():
+            raise GitStoreError(f"a repository already exists at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(8)}"
+        try:
+            raw = pygit2.init_repository(str(tmp), bare=True, initial_head="main")
+            for key, value in REPO_CONFIG.items():
+                raw.config[key] = value
+            with cls(tmp, raw) as repo:
+                result = repo.commit_version(Changes(device=device), author, message)
+            try:
+                os.rename(tmp, path)
+            except OSError as exc:
+                raise GitStoreError(f"a repository already exists at {path}") from exc
+            _fsync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return path, result
+
+    @staticmethod
+    def delete(path: Path) -> None:
+        """Remove the repository, then its fan-out directories if they are left empty."""
+        path = Path(path)
+        shutil.rmtree(path)
+        for parent in (path.parent, path.parent.parent):
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (other devices share it) or already gone
+                break
+
+    @contextmanager
+    def write_lock(self, timeout: float = DEFAULT_TIMEOUT) -> Iterator[None]:
+        """Exclusive write access across processes; re-entrant within this DeviceRepo.
+
+        Anything that moves a ref (including `git receive-pack` run by the push handler, and
+        housekeeping) must run inside it.
+        """
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
+        with flock_exclusive(self.path, timeout):
+            self._lock_depth = 1
+            try:
+                yield
+            finally:
+                self._lock_depth = 0
+
+    # -- revisions ------------------------------------------------------------------------------
+
+    def head(self) -> str | None:
+        return head(self.raw)
+
+    def resolve(self, rev: str) -> str:
+        return resolve(self.raw, rev)
+
+    def _commit(self, rev: str) -> pygit2.Commit:
+        return self.raw[resolve(self.raw, rev)]
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def commit_version(
+        self,
+        changes: Changes,
+        author: Author,
+        message: str,
+        expected_parent: str | None = None,
+    ) -> CommitResult:
+        """Commit `changes` on main, compare-and-swap.
+
+        With `expected_parent`, ConflictError(current head) unless main still points there.
+        Without it, the write is built on the head read under the lock, so none is ever lost.
+        A write that leaves the tree as it is makes no commit (`changed=False`).
+        """
+        text = clean_message(message)
+        now = int(time.time())
+        author_sig = signature(author, now)
+        edits = _edits(changes)
+        if expected_parent is not None and not isinstance(expected_parent, str):
+            raise InvalidChange("parent", "must be a commit id")
+
+        with self.write_lock():
+            current = self.head()
+            if expected_parent is not None and expected_parent.lower() != current:
+                raise ConflictError(current)
+            parent = self.raw[current] if current else None
+            old_tree = parent.tree if parent else None
+            tree_id = _apply(self.raw, old_tree, edits)
+            if parent is not None and tree_id == old_tree.id:
+                return CommitResult(
+                    current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
+                    _utc(parent.author.time), [],
+                )
+            oid = self.raw.create_commit(
+                None, author_sig, committer(now), text, tree_id, [parent.id] if parent else []
+            )
+            # The CAS: `current` was read under the flock every writer holds, so main still
+            # points there. force=False on the first commit refuses a main someone else created.
+            self.raw.references.create(MAIN_REF, oid, force=current is not None)
+        new_tree = self.raw[oid].tree
+        return CommitResult(
+            str(oid), current, True, _utc(now), diffing.file_changes(self.raw, old_tree, new_tree)
+        )
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def read(self, rev: str) -> Snapshot:
+        commit = self._commit(rev)
+        tree = commit.tree
+        configs: dict[str, bytes] = {}
+        if CONFIGS_DIR in tree:
+            _collect_blobs(self.raw, tree[CONFIGS_DIR], "", configs)
+        return Snapshot(
+            commit=str(commit.id),
+            parents=[str(p) for p in commit.parent_ids],
+            message=commit.message.rstrip("\n"),
+            author_name=commit.author.name,
+            author_email=commit.author.email,
+            created_at=_utc(commit.author.time),
+            device=_json_file(tree, DEVICE_FILE, {}),
+            configs=configs,
+            ports=_json_file(tree, PORTS_FILE, []),
+            photos=_json_file(tree, PHOTOS_FILE, []),
+        )
+
+    def read_file(self, rev: str, path: str) -> bytes:
+        """Raw bytes of one file; FileNotFoundError if the path is not a file at that version."""
+        commit = self._commit(rev)
+        parts = path.split("/") if isinstance(path, str) else []
+        if not parts or any(p in ("", ".", "..") or "\0" in p for p in parts):
+            raise FileNotFoundError(path)
+        try:
+            obj = self.raw[commit.tree[path].id]
+        except KeyError as exc:
+            raise FileNotFoundError(path) from exc
+        if obj.type != ObjectType.BLOB:
+            raise FileNotFoundError(path)
+        return obj.data
+
+    # -- history --------------------------------------------------------------------------------
+
+    def _info(self, commit: pygit2.Commit) -> CommitInfo:
+        parents = [str(p) for p in commit.parent_ids]
+        old_tree = commit.parents[0].tree if parents else None
+        return CommitInfo(
+            commit=str(commit.id),
+            parent=parents[0] if parents else None,
+            parents=parents,
+            author_name=commit.author.name,
+            author_email=commit.author.email,
+            created_at=_utc(commit.author.time),
+            message=commit.message.rstrip("\n"),
+            files=diffing.file_changes(self.raw, old_tree, commit.tree),
+        )
+
+    def commit_info(self, rev: str) -> CommitInfo:
+        return self._info(self._commit(rev))
+
+    def log(self, start: str | None = None, path: str | None = None) -> Iterator[CommitInfo]:
+        """Commits reachable from `start` (default main), newest first, topological order.
+
+        With `path` (a file or a directory such as `configs`), only commits where that path
+        differs from the first parent.
+        """
+        start_id = self.resolve(start) if start is not None else self.head()
+        if start_id is None:
+            return
+        wanted = path.strip("/") if path else None
+        for commit in self.raw.walk(start_id, SortMode.TOPOLOGICAL | SortMode.TIME):
+            if wanted is not None:
+                before = _entry_id(commit.parents[0].tree, wanted) if commit.parent_ids else None
+                if before == _entry_id(commit.tree, wanted):
+                    continue
+            yield self._info(commit)
+
+    def commits_between(self, old: str | None, new: str) -> list[CommitInfo]:
+        """Commits reachable from `new` but not from `old`, oldest first (for a push)."""
+        walker = self.raw.walk(
+            self.resolve(new), SortMode.TOPOLOGICAL | SortMode.TIME | SortMode.REVERSE
+        )
+        if old is not None:
+            walker.hide(self.resolve(old))
+        return [self._info(commit) for commit in walker]
+
+    # -- diff -----------------------------------------------------------------------------------
+
+    def diff(
+        self,
+        from_rev: str,
+        to_rev: str,
+        context_lines: int = 3,
+        max_file_bytes: int = 1_000_000,
+        max_total_lines: int = 10_000,
+    ) -> Diff:
+        """Diff of any two versions: files with hunks, plus ports and photos compared as data."""
+        old, new = self._commit(from_rev), self._commit(to_rev)
+        files, too_large = diffing.render_files(
+            self.raw, old.tree, new.tree, context_lines, max_file_bytes, max_total_lines
+        )
+        return Diff(
+            from_commit=str(old.id),
+            to_commit=str(new.id),
+            files=files,
+            ports=diffing.ports_diff(
+                _json_file(old.tree, PORTS_FILE, []), _json_file(new.tree, PORTS_FILE, [])
+            ),
+            photos=diffing.photos_diff(
+                _json_file(old.tree, PHOTOS_FILE, []), _json_file(new.tree, PHOTOS_FILE, [])
+            ),
+            too_large=too_large,
+        )
+
+
+def _apply(
+    raw: pygit2.Repository, tree: pygit2.Tree | None, edits: dict[str, bytes | None]
+) -> pygit2.Oid:
+    oid = apply_edits(raw, tree, edits)
+    return oid if oid is not None else raw.TreeBuilder().write()
+
+
+def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+def _json_file(tree: pygit2.Tree, name: str, default: object) -> object:
+    if name not in tree:
+        return default
+    try:
+        return json.loads(tree[name].data)
+    except ValueError as exc:
+        raise GitStoreError(f"{name} is not valid JSON") from exc
+
+
+def _collect_blobs(
+    raw: pygit2.Repository, tree: pygit2.Tree, prefix: str, out: dict[str, bytes]
+) -> None:
+    for entry in tree:
+        obj = raw[entry.id]
+        if obj.type == ObjectType.TREE:
+            _collect_blobs(raw, obj, f"{prefix}{entry.name}/", out)
+        elif obj.type == ObjectType.BLOB:
+            out[prefix + entry.name] = obj.data

@@ -1,0 +1,102 @@
+"""Named versions: annotated tags on commits of main."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pygit2
+from pygit2.enums import ObjectType
+
+from .canonical import natural_key
+from .errors import InvalidChange, RevisionNotFound, TagExists
+from .identity import clean_message, signature
+from .models import TagInfo
+from .revisions import TAG_PREFIX, resolve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from contextlib import AbstractContextManager
+
+    from .models import Author
+
+_FULL_ID = re.compile(r"[0-9a-fA-F]{40}")
+
+
+def validate_tag_name(name: str) -> str:
+    """A name git accepts under refs/tags/ that cannot be mistaken for an option or a commit."""
+    if (
+        not isinstance(name, str)
+        or not name
+        or len(name) > 100
+        or name.startswith("-")
+        or name in ("HEAD", "main")
+        or _FULL_ID.fullmatch(name)
+        or not pygit2.reference_is_valid_name(TAG_PREFIX + name)
+    ):
+        raise InvalidChange("name", f"invalid tag name {name!r}")
+    return name
+
+
+class TagsMixin:
+    """Tag operations of DeviceRepo (kept apart to keep each module about one thing)."""
+
+    raw: pygit2.Repository
+
+    def write_lock(self) -> AbstractContextManager[None]:  # provided by DeviceRepo
+        raise NotImplementedError
+
+    def create_tag(self, name: str, rev: str, message: str, tagger: Author) -> TagInfo:
+        """An annotated tag `name` on the commit `rev`; TagExists if the name is taken."""
+        validate_tag_name(name)
+        text = clean_message(message or "", field="message", required=False)
+        tagger_sig = signature(tagger, int(time.time()), field="tagger")
+        target = resolve(self.raw, rev)
+        with self.write_lock():
+            if self.raw.references.get(TAG_PREFIX + name) is not None:
+                raise TagExists(name)
+            self.raw.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, tagger_sig, text)
+        return self._tag_info(name)
+
+    def list_tags(self) -> list[TagInfo]:
+        """All tags pointing (possibly through tag objects) at commits, in natural name order."""
+        result = []
+        for name in self._tag_names():
+            try:
+                result.append(self._tag_info(name))
+            except RevisionNotFound:
+                continue  # a pushed tag on a tree or blob is no named version
+        return sorted(result, key=lambda t: natural_key(t.name))
+
+    def delete_tag(self, name: str) -> None:
+        validate_tag_name(name)
+        with self.write_lock():
+            ref = self.raw.references.get(TAG_PREFIX + name)
+            if ref is None:
+                raise RevisionNotFound(f"no tag {name!r}")
+            ref.delete()
+
+    def _tag_names(self) -> Iterator[str]:
+        for refname in self.raw.references:
+            if refname.startswith(TAG_PREFIX):
+                yield refname[len(TAG_PREFIX):]
+
+    def _tag_info(self, name: str) -> TagInfo:
+        ref = self.raw.references.get(TAG_PREFIX + name)
+        if ref is None:
+            raise RevisionNotFound(f"no tag {name!r}")
+        obj = self.raw[ref.target]
+        try:
+            commit = obj.peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, pygit2.GitError) as exc:
+            raise RevisionNotFound(f"tag {name!r} is not on a commit") from exc
+        if isinstance(obj, pygit2.Tag):
+            tagger = obj.tagger
+            return TagInfo(
+                name, str(commit.id), obj.message.rstrip("\n"),
+                tagger.name if tagger else None,
+                datetime.fromtimestamp(tagger.time, tz=UTC) if tagger else None,
+            )
+        return TagInfo(name, str(commit.id), "", None, None)
