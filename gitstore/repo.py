@@ -18,7 +18,7 @@ from pygit2.enums import ObjectType, SortMode
 
 from . import diff as diffing
 from .canonical import canonical_json
-from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound
+from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
 from .lock import DEFAULT_TIMEOUT, flock_exclusive
 from .models import (
@@ -325,6 +325,14 @@ class DeviceRepo(TagsMixin):
         if old is not None:
             walker.hide(self.resolve(old))
         return [self._info(commit) for commit in walker]
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """True when `ancestor` is `descendant` or lies in its history (unknown ids: False)."""
+        try:
+            old, new = self.resolve(ancestor), self.resolve(descendant)
+        except RevisionNotFound:
+            return False
+        return old == new or self.raw.descendant_of(new, old)
 
     # -- diff -----------------------------------------------------------------------------------
 

@@ -1,0 +1,107 @@
+"""Keeps the SQL commit index in step with a device's repository.
+
+`sync_device` runs right after every ref move (API write, push, tag); it indexes whatever the repo
+has that the index lacks, so a crash between the ref move and the SQL write is repaired by the
+next sync. `rebuild_device` throws the rows away and indexes the whole history again.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+
+from app.extensions import db
+from app.models import CommitPath, CommitRecord, Device, User
+from app.services.repos import open_repo
+from gitstore import CommitInfo
+
+PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
+
+
+def _author_ids(commits: list[CommitInfo]) -> dict[str, str]:
+    """Maps pseudonymous author emails back to user ids (SQL is the only place that knows)."""
+    pseudonyms = {
+        c.author_email[len("user-"): -len(PSEUDONYM_DOMAIN)]
+        for c in commits
+        if c.author_email.startswith("user-") and c.author_email.endswith(PSEUDONYM_DOMAIN)
+    }
+    if not pseudonyms:
+        return {}
+    rows = db.session.execute(select(User.pseudonym, User.id).where(User.pseudonym.in_(pseudonyms)))
+    return {f"user-{pseudonym}{PSEUDONYM_DOMAIN}": user_id for pseudonym, user_id in rows}
+
+
+def _add(device: Device, commits: list[CommitInfo], first_seq: int) -> None:
+    authors = _author_ids(commits)
+    for offset, info in enumerate(commits):
+        seq = first_seq + offset
+        record = CommitRecord(
+            device_id=device.id,
+            sha=info.commit,
+            parent_sha=info.parent,
+            seq=seq,
+            created_at=info.created_at,
+            author_id=authors.get(info.author_email),
+            author_pseudonym=info.author_name,
+            message=info.message,
+            files_changed=len(info.files),
+            additions=sum(f.additions for f in info.files),
+            deletions=sum(f.deletions for f in info.files),
+        )
+        record.paths = [
+            CommitPath(device_id=device.id, seq=seq, path=f.path, old_path=f.old_path, status=f.status,
+                       additions=f.additions, deletions=f.deletions)
+            for f in info.files
+        ]
+        db.session.add(record)
+
+
+def _latest(device: Device) -> CommitRecord | None:
+    return db.session.scalar(
+        select(CommitRecord).where(CommitRecord.device_id == device.id).order_by(CommitRecord.seq.desc()).limit(1)
+    )
+
+
+def _refresh_summary(device: Device, head: str | None) -> None:
+    device.head_commit = head
+    device.version_count = db.session.scalar(
+        select(func.count(CommitRecord.id)).where(CommitRecord.device_id == device.id)
+    ) or 0
+    latest = _latest(device)
+    device.last_changed_at = latest.created_at if latest else None
+
+
+def sync_device(device: Device) -> int:
+    """Index the commits the repo has and the index lacks; returns how many were added.
+
+    The caller commits the SQL session. If the indexed head is no longer an ancestor of the repo's
+    head (the index is damaged), the device is rebuilt from scratch.
+    """
+    with open_repo(device) as repo:
+        head = repo.head()
+        latest = _latest(device)
+        if head is None:
+            new: list[CommitInfo] = []
+        elif latest is not None and latest.sha == head:
+            new = []
+        else:
+            known = latest.sha if latest is not None else None
+            if known is not None and not repo.is_ancestor(known, head):
+                return rebuild_device(device)
+            new = repo.commits_between(known, head)
+    _add(device, new, (latest.seq + 1) if latest else 1)
+    db.session.flush()
+    _refresh_summary(device, head)
+    return len(new)
+
+
+def rebuild_device(device: Device) -> int:
+    """Drop the device's index rows and index its whole history again from the repo."""
+    db.session.execute(delete(CommitPath).where(CommitPath.device_id == device.id))
+    db.session.execute(delete(CommitRecord).where(CommitRecord.device_id == device.id))
+    with open_repo(device) as repo:
+        head = repo.head()
+        commits = repo.commits_between(None, head) if head else []
+    _add(device, commits, 1)
+    db.session.flush()
+    _refresh_summary(device, head)
+    return len(commits)
