@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from .models import Author
 
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+# Names that `resolve` (and git) read as something else than a tag.
+_RESERVED = frozenset({"HEAD", "main", "@"})
 
 
 def validate_tag_name(name: str) -> str:
@@ -32,7 +35,8 @@ def validate_tag_name(name: str) -> str:
         or not name
         or len(name) > 100
         or name.startswith("-")
-        or name in ("HEAD", "main")
+        or name in _RESERVED
+        or _UNSAFE.search(name)  # the C check stops at NUL: "a\0b" would pass as "a"
         or _FULL_ID.fullmatch(name)
         or not pygit2.reference_is_valid_name(TAG_PREFIX + name)
     ):
