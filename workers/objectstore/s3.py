@@ -63,6 +63,9 @@ def make_config(connect_timeout: float, read_timeout: float, max_attempts: int) 
 class S3ObjectStore(ObjectStore):
     """An ObjectStore in ``bucket``, with every key stored under ``prefix``.
 
+    ``max_attempts`` is botocore's ``retries["max_attempts"]``, which counts *retries* after
+    the first try (3 means up to 4 attempts; 0 disables retries, handy for health checks).
+
     Uploads carry ``x-amz-meta-sha256`` and a Content-MD5 the server checks on arrival.
     Objects larger than ``multipart_threshold`` go up as multipart uploads of ``part_size``
     parts, aborted on failure so no invisible, billed parts are left behind.
@@ -92,8 +95,8 @@ class S3ObjectStore(ObjectStore):
             raise ValueError("bucket name is required")
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3 minimum)")
-        if multipart_threshold < 0 or chunk_size <= 0 or max_attempts < 1:
-            raise ValueError("multipart_threshold, chunk_size and max_attempts must be positive")
+        if multipart_threshold < 0 or chunk_size <= 0 or max_attempts < 0:
+            raise ValueError("multipart_threshold, chunk_size and max_attempts must not be negative")
         if not 1 <= list_page_size <= 1000:
             raise ValueError("list_page_size must be between 1 and 1000")
         if bool(access_key_id) != bool(secret_access_key):
@@ -164,7 +167,10 @@ class S3ObjectStore(ObjectStore):
 
     def _put(self, key: str, data: Data, content_type: str, expected_sha256: str | None) -> tuple[int, str]:
         full = self._full_key(key)
-        payload = spool(data, self.chunk_size, self.spool_dir, in_memory_max=self.chunk_size)
+        try:
+            payload = spool(data, self.chunk_size, self.spool_dir, in_memory_max=self.chunk_size)
+        except OSError as exc:  # e.g. the spool disk is full: same error type as locally
+            raise ObjectStoreError(f"put {key!r}: cannot spool upload: {exc}") from exc
         try:
             # Checked before any request: a wrong checksum must leave the bucket untouched.
             if expected_sha256 is not None and payload.sha256 != expected_sha256:
