@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Self
+from urllib.parse import quote
 
 MiB = 1024 * 1024
 DEFAULT_CHUNK_SIZE = 1 * MiB
@@ -98,7 +99,11 @@ def validate_prefix(prefix: str) -> str:
         raise ValueError(f"prefix must not start with '/': {prefix!r}")
     if _CONTROL_RE.search(prefix):
         raise ValueError(f"prefix contains a control character: {prefix!r}")
-    if len(prefix.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+    try:
+        encoded = prefix.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates
+        raise ValueError(f"prefix is not valid UTF-8 text: {prefix!r}") from exc
+    if len(encoded) > MAX_KEY_BYTES:
         raise ValueError(f"prefix is longer than {MAX_KEY_BYTES} bytes")
     return prefix
 
@@ -363,8 +368,6 @@ def content_disposition(filename: str) -> str:
     injection, path tricks in the browser's save dialog); non-ASCII names travel in the
     RFC 6266 ``filename*`` form with an ASCII fallback for old clients.
     """
-    from urllib.parse import quote
-
     clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/').strip()
     clean = clean or "download"
     fallback = "".join(ch if " " <= ch <= "~" else "_" for ch in clean)
