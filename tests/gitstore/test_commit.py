@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUTHOR, fsck, git
 
 from gitstore import (
     Changes,
@@ -12,6 +11,7 @@ from gitstore import (
     canonical_json,
     natural_key,
 )
+from tests.gitstore.conftest import AUTHOR, fsck, git
 
 
 def test_partial_writes_change_only_what_is_given(repo: DeviceRepo) -> None:

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AUTHOR, fsck, git
 
 from gitstore import Changes, DeviceRepo, GitStoreError
+from tests.gitstore.conftest import AUTHOR, fsck, git
 
 WORKTREE = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("writer.py")

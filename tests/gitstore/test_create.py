@@ -5,7 +5,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import AUTHOR, fsck, git
 
 from gitstore import (
     DeviceRepo,
@@ -14,6 +13,7 @@ from gitstore import (
     canonical_json,
     repo_path_for,
 )
+from tests.gitstore.conftest import AUTHOR, fsck, git
 
 
 def test_repo_path_fans_out_by_uuid(tmp_path: Path) -> None:

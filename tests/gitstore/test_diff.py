@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 
 import pytest
-from conftest import AUTHOR, git
 
 from gitstore import Changes, DeviceRepo
+from tests.gitstore.conftest import AUTHOR, git
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 
@@ -133,7 +132,8 @@ def test_ports_and_photos_diff_as_data(repo: DeviceRepo) -> None:
     assert repo.diff(a, a).files == []
 
 
-def test_large_config_diff_is_as_fast_as_git(repo: DeviceRepo) -> None:
+def test_large_config_diff_matches_git(repo: DeviceRepo) -> None:
+    """Correctness on a 50,000-line config; its speed against `git diff` is measured by the bench."""
     lines = [f" interface GigabitEthernet1/0/{i}\n  description host-{i}\n" for i in range(25_000)]
     old = "".join(lines).encode()  # 50,000 lines
     changed = list(lines)
@@ -141,24 +141,13 @@ def test_large_config_diff_is_as_fast_as_git(repo: DeviceRepo) -> None:
         changed[i] = f" interface GigabitEthernet1/0/{i}\n  description CHANGED-{i}\n"
     a = repo.commit_version(Changes(configs={"running": old}), AUTHOR, "a").commit
     b = repo.commit_version(Changes(configs={"running": "".join(changed).encode()}), AUTHOR, "b").commit
-
-    def ours() -> float:
-        start = time.perf_counter()
-        with DeviceRepo.open(repo.path) as fresh:  # cold handle, as in a request
-            diff = fresh.diff(a, b, max_file_bytes=5_000_000)  # ~1.7 MB file
-        assert diff.files[0].additions == 250 and not diff.too_large
-        return time.perf_counter() - start
-
-    def cli() -> float:
-        start = time.perf_counter()
-        subprocess.run(["git", "--git-dir", str(repo.path), "diff", a, b], capture_output=True,
-                       check=True)
-        return time.perf_counter() - start
-
-    ours_time = min(ours() for _ in range(5))  # best of 5: least disturbed by other load
-    git_time = min(cli() for _ in range(5))
-    print(f"50k-line diff: gitstore {ours_time * 1000:.1f} ms, git CLI {git_time * 1000:.1f} ms")
-    assert ours_time < 2 * git_time + 0.005
+    with DeviceRepo.open(repo.path) as fresh:  # cold handle, as in a request
+        diff = fresh.diff(a, b, max_file_bytes=5_000_000)  # ~1.7 MB file
+    assert diff.files[0].additions == 250 and diff.files[0].deletions == 250 and not diff.too_large
+    numstat = subprocess.run(["git", "--git-dir", str(repo.path), "diff", "--numstat", a, b],
+                             capture_output=True, check=True, text=True).stdout.split()
+    assert numstat[:2] == ["250", "250"]
+    assert len(diff.files[0].hunks) == 250
 
 
 @pytest.mark.parametrize("context", [0, 1, 5])

@@ -4,9 +4,9 @@ from collections import defaultdict
 
 import pygit2
 import pytest
-from conftest import AUTHOR
 
 from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound
+from tests.gitstore.conftest import AUTHOR
 
 
 def test_resolve_forms(repo: DeviceRepo) -> None:

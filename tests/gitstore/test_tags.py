@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import AUTHOR, fsck, git
 
 from gitstore import Changes, DeviceRepo, InvalidChange, RevisionNotFound, TagExists
+from tests.gitstore.conftest import AUTHOR, fsck, git
 
 
 def test_create_list_delete(repo: DeviceRepo) -> None:
