@@ -38,7 +38,7 @@ def flock_exclusive(git_dir: Path, timeout: float = DEFAULT_TIMEOUT) -> Iterator
                 # Polling with a short back-off: a blocking flock cannot time out portably
                 # (SIGALRM is process-wide and not usable from threads).
                 if time.monotonic() >= deadline:
-                    raise GitStoreError(f"timed out waiting for the write lock of {git_dir}")
+                    raise GitStoreError(f"timed out waiting for the write lock of {git_dir}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 0.05)
         try:
