@@ -59,6 +59,6 @@ class World:
         return response
 
 
-@pytest.fixture
-def world(client, make_user, token_for, app) -> World:
+@pytest.fixture(name="world")
+def world_fixture(client, make_user, token_for, app) -> World:
     return World(client, make_user, token_for, app)

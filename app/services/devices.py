@@ -19,7 +19,7 @@ from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
 from app.services import audit, commit_index, plans
 from app.services.access import device_access, project_access
 from app.services.errors import Conflict, ValidationError
-from app.services.repos import author_for, open_repo, repo_path, repos_root
+from app.services.repos import author_for, locked_repo, repo_path, repos_root
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, choice_field, slugify, string_field
 from gitstore import Changes, ConflictError, DeviceRepo, InvalidChange
@@ -246,8 +246,6 @@ def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Dev
     for key, value in values.items():
         setattr(device, key, value)
     new_snapshot = snapshot(device)
-    if new_snapshot != old_snapshot:
-        _commit_metadata(device, user, new_snapshot)
     if archived is True and device.archived_at is None:
         device.archived_at = utcnow()
     elif archived is False:
@@ -257,7 +255,11 @@ def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Dev
     changes = audit.diff_fields(before, after)
     if changes:
         audit.record(access.team.id, user, "update", "device", device.id, changes)
-    _commit_sql(device)
+    # The lock spans the metadata commit, its indexing and the SQL commit (see repos.locked_repo).
+    with locked_repo(device) as repo:
+        if new_snapshot != old_snapshot:
+            _commit_metadata(repo, device, user, new_snapshot)
+        _commit_sql(device)
     return device, access
 
 
@@ -265,10 +267,9 @@ def set_archived(user: User, device_id: str, archived: bool) -> tuple[Device, Te
     return update_device(user, device_id, {"archived": archived})
 
 
-def _commit_metadata(device: Device, user: User, data: dict[str, Any]) -> None:
+def _commit_metadata(repo: DeviceRepo, device: Device, user: User, data: dict[str, Any]) -> None:
     try:
-        with open_repo(device) as repo:
-            repo.commit_version(Changes(device=data), author_for(user), "Update device metadata")
+        repo.commit_version(Changes(device=data), author_for(user), "Update device metadata")
     except InvalidChange as exc:
         raise _invalid(exc) from None
     except ConflictError:  # cannot happen without expected_parent; kept so it is never a 500

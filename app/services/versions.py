@@ -21,7 +21,7 @@ from app.services import audit, commit_index
 from app.services.access import device_access
 from app.services.devices import ensure_writable
 from app.services.errors import Conflict, NotFound, TooLarge, ValidationError
-from app.services.repos import author_for, open_repo
+from app.services.repos import author_for, locked_repo, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (
@@ -158,7 +158,7 @@ def commit(
     """One version through gitstore, then the index, the audit event and the SQL commit."""
     user = access.user
     try:
-        with open_repo(device) as repo:
+        with locked_repo(device) as repo:
             expected = None
             if parent is not None:
                 try:
@@ -167,17 +167,17 @@ def commit(
                     raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
                                           field="parent", code="unknown_parent") from None
             result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
+            if result.changed:
+                commit_index.sync_device(device)
+                audit.record(access.team.id, user, "commit", "device_version", device.id,
+                             {"commit": result.commit, "parent": result.parent,
+                              "message": message.strip()[:200], "files": [f.path for f in result.files]})
+                db.session.commit()
     except InvalidChange as exc:
         raise _invalid(exc) from None
     except ConflictError as exc:
         raise Conflict("The device's head is no longer the given parent; read it again and retry.",
                        code="conflict", extra={"head": exc.current_head}) from None
-    if result.changed:
-        commit_index.sync_device(device)
-        audit.record(access.team.id, user, "commit", "device_version", device.id,
-                     {"commit": result.commit, "parent": result.parent, "message": message.strip()[:200],
-                      "files": [f.path for f in result.files]})
-        db.session.commit()
     data = {
         "commit": result.commit,
         "parent": result.parent,
@@ -421,8 +421,9 @@ def create_tag(user: User, device_id: str, body: dict[str, Any]) -> TagInfo:
         raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
                               field="message", code="invalid")
     try:
-        with open_repo(device) as repo:
+        with locked_repo(device) as repo:
             tag = repo.create_tag(name, rev, message, author_for(user))  # type: ignore[arg-type]
+            _after_ref_move(device, access, "create", {"tag": tag.name, "commit": tag.target})
     except InvalidChange as exc:
         raise _invalid(exc) from None
     except TagExists:
@@ -430,10 +431,6 @@ def create_tag(user: User, device_id: str, body: dict[str, Any]) -> TagInfo:
     except (RevisionNotFound, AmbiguousRevision) as exc:
         raise ValidationError(f"'rev' does not name a version: {exc}", field="rev",
                               code="unknown_revision") from None
-    commit_index.sync_device(device)
-    audit.record(access.team.id, user, "create", "device_tag", device.id,
-                 {"tag": tag.name, "commit": tag.target})
-    db.session.commit()
     return tag
 
 
@@ -441,11 +438,16 @@ def delete_tag(user: User, device_id: str, name: str) -> None:
     device, access = _access(user, device_id, "tag.delete")
     ensure_writable(device)
     try:
-        with open_repo(device) as repo:
+        with locked_repo(device) as repo:
             target = next((t.target for t in repo.list_tags() if t.name == name), None)
             repo.delete_tag(name)
+            _after_ref_move(device, access, "delete", {"tag": name, "commit": target})
     except (InvalidChange, RevisionNotFound):
         raise NotFound(f"No tag named '{name}'.") from None
+
+
+def _after_ref_move(device: Device, access: TeamAccess, action: str, changes: dict[str, Any]) -> None:
+    """Index, audit and commit SQL while the caller still holds the repo's write lock."""
     commit_index.sync_device(device)
-    audit.record(access.team.id, user, "delete", "device_tag", device.id, {"tag": name, "commit": target})
+    audit.record(access.team.id, access.user, action, "device_tag", device.id, changes)
     db.session.commit()
