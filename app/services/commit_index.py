@@ -105,3 +105,26 @@ def rebuild_device(device: Device) -> int:
     db.session.flush()
     _refresh_summary(device, head)
     return len(commits)
+
+
+def reindex(device_id: str | None = None) -> tuple[int, int]:
+    """Rebuild the index of one device (LookupError if unknown) or of all; returns (devices, commits).
+
+    Each device is rebuilt under its repo's write lock and committed on its own, so a long run
+    never holds back writers of other devices.
+    """
+    from app.services.repos import locked_repo
+
+    if device_id is not None:
+        ids = [device_id] if db.session.get(Device, device_id) is not None else []
+        if not ids:
+            raise LookupError(f"No device {device_id}.")
+    else:
+        ids = list(db.session.scalars(select(Device.id).order_by(Device.id)))
+    total = 0
+    for one in ids:
+        device = db.session.get(Device, one)
+        with locked_repo(device):
+            total += rebuild_device(device)
+            db.session.commit()
+    return len(ids), total
