@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
 from app.services.repos import open_repo
-from gitstore import CommitInfo
+from gitstore import CommitInfo, CommitResult
 
 PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
 
@@ -30,8 +30,8 @@ def _author_ids(commits: list[CommitInfo]) -> dict[str, str]:
     return {f"user-{pseudonym}{PSEUDONYM_DOMAIN}": user_id for pseudonym, user_id in rows}
 
 
-def _add(device: Device, commits: list[CommitInfo], first_seq: int) -> None:
-    authors = _author_ids(commits)
+def _add(device: Device, commits: list[CommitInfo], first_seq: int, authors: dict[str, str] | None = None) -> None:
+    authors = _author_ids(commits) if authors is None else authors
     for offset, info in enumerate(commits):
         seq = first_seq + offset
         record = CommitRecord(
@@ -92,6 +92,28 @@ def sync_device(device: Device) -> int:
     db.session.flush()
     _refresh_summary(device, head)
     return len(new)
+
+
+def record_commit(device: Device, result: CommitResult, author: User | None, message: str) -> None:
+    """Index a commit this process just made (the caller holds the repo's write lock).
+
+    When the index already ends at the commit's parent, the row is written from what the write
+    returned, without reopening the repo or diffing again; otherwise it falls back to a full sync.
+    """
+    latest = _latest(device)
+    if latest is None or latest.sha != result.parent:
+        sync_device(device)
+        return
+    info = CommitInfo(
+        commit=result.commit, parent=result.parent, parents=[result.parent], author_name=author.author_name
+        if author else "", author_email=author.author_email if author else "", created_at=result.created_at,
+        message=message.strip(), files=result.files,
+    )
+    _add(device, [info], latest.seq + 1, {info.author_email: author.id} if author else {})
+    db.session.flush()
+    device.head_commit = result.commit
+    device.version_count = latest.seq + 1  # seqs run 1..n without gaps
+    device.last_changed_at = result.created_at
 
 
 def rebuild_device(device: Device) -> int:

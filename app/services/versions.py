@@ -168,7 +168,7 @@ def commit(
                                           field="parent", code="unknown_parent") from None
             result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
             if result.changed:
-                commit_index.sync_device(device)
+                commit_index.record_commit(device, result, user, message)
                 audit.record(access.team.id, user, "commit", "device_version", device.id,
                              {"commit": result.commit, "parent": result.parent,
                               "message": message.strip()[:200], "files": [f.path for f in result.files]})
@@ -213,10 +213,6 @@ def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def history_page(
     device: Device, path: str | None = None, limit: int = 50, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -226,10 +222,11 @@ def history_page(
         path = path.strip("/")
         if len(path) > MAX_PATH or "\0" in path:
             raise ValidationError("'path' is not a valid path.", field="path", code="invalid")
-        # Seqs first, straight off the (device_id, path, seq) index; a directory's files share a seq,
-        # hence DISTINCT. Renames count for both their old and new path.
-        match = or_(CommitPath.path == path, CommitPath.path.like(_like_escape(path) + "/%", escape="\\"),
-                    CommitPath.old_path == path)
+        # Seqs first, straight off the (device_id, path, seq) index: the file itself, or the range
+        # of paths under it as a directory ('0' sorts right after '/'). A directory's files share a
+        # seq, hence DISTINCT. A rename is listed under its new path.
+        match = or_(CommitPath.path == path,
+                    (CommitPath.path > path + "/") & (CommitPath.path < path + "0"))
         seqs_query = select(CommitPath.seq).where(CommitPath.device_id == device.id, match).distinct()
         if before is not None:
             seqs_query = seqs_query.where(CommitPath.seq < before)
