@@ -52,6 +52,28 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
     return run_worker(config, burst=args.burst)
 
 
+def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
+    from app import create_app
+    from app.services.commit_index import reindex
+
+    app = create_app(config)
+    with app.app_context():
+        try:
+            devices, commits = reindex(args.device)
+        except LookupError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+    print(f"Reindexed {devices} device(s), {commits} commit(s).")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, config: Config) -> int:
+    from app.bench import main as bench_main
+
+    mode = "tiny" if args.tiny else "quick" if args.quick else "full"
+    return bench_main(mode, args.json)
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -71,12 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run an RQ worker for background jobs")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.set_defaults(func=cmd_worker)
+    reindex = sub.add_parser("reindex", help="rebuild the SQL commit index from the device repositories")
+    reindex.add_argument("--device", help="only this device id")
+    reindex.set_defaults(func=cmd_reindex)
+    bench = sub.add_parser("bench", help="measure writes, history and diffs against git itself")
+    size = bench.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smaller data, well under 3 minutes")
+    size.add_argument("--tiny", action="store_true", help="a few seconds: checks the bench runs")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args, Config.from_env())
+    # The bench builds its own data in a temporary folder and never touches the configured stores.
+    config = None if args.command == "bench" else Config.from_env()
+    return args.func(args, config)
 
 
 if __name__ == "__main__":

@@ -363,6 +363,12 @@ class DeviceRepo(TagsMixin):
             too_large=too_large,
         )
 
+    def patch(self, from_rev: str, to_rev: str, context_lines: int = 3) -> bytes:
+        """The whole diff as git's patch text (bytes: configs need not be UTF-8), uncapped: for
+        downloads when the rendered diff is too large to show."""
+        old, new = self._commit(from_rev), self._commit(to_rev)
+        return b"".join(patch.data for patch in diffing.tree_diff(self.raw, old.tree, new.tree, context_lines))
+
 
 def _apply(
     raw: pygit2.Repository, tree: pygit2.Tree | None, edits: dict[str, bytes | None]

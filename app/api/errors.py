@@ -37,7 +37,7 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, field=exc.field)
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
 from app.services.repos import open_repo
-from gitstore import CommitInfo
+from gitstore import CommitInfo, CommitResult
 
 PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
 
@@ -30,8 +30,8 @@ def _author_ids(commits: list[CommitInfo]) -> dict[str, str]:
     return {f"user-{pseudonym}{PSEUDONYM_DOMAIN}": user_id for pseudonym, user_id in rows}
 
 
-def _add(device: Device, commits: list[CommitInfo], first_seq: int) -> None:
-    authors = _author_ids(commits)
+def _add(device: Device, commits: list[CommitInfo], first_seq: int, authors: dict[str, str] | None = None) -> None:
+    authors = _author_ids(commits) if authors is None else authors
     for offset, info in enumerate(commits):
         seq = first_seq + offset
         record = CommitRecord(
@@ -94,6 +94,28 @@ def sync_device(device: Device) -> int:
     return len(new)
 
 
+def record_commit(device: Device, result: CommitResult, author: User | None, message: str) -> None:
+    """Index a commit this process just made (the caller holds the repo's write lock).
+
+    When the index already ends at the commit's parent, the row is written from what the write
+    returned, without reopening the repo or diffing again; otherwise it falls back to a full sync.
+    """
+    latest = _latest(device)
+    if latest is None or latest.sha != result.parent:
+        sync_device(device)
+        return
+    info = CommitInfo(
+        commit=result.commit, parent=result.parent, parents=[result.parent], author_name=author.author_name
+        if author else "", author_email=author.author_email if author else "", created_at=result.created_at,
+        message=message.strip(), files=result.files,
+    )
+    _add(device, [info], latest.seq + 1, {info.author_email: author.id} if author else {})
+    db.session.flush()
+    device.head_commit = result.commit
+    device.version_count = latest.seq + 1  # seqs run 1..n without gaps
+    device.last_changed_at = result.created_at
+
+
 def rebuild_device(device: Device) -> int:
     """Drop the device's index rows and index its whole history again from the repo."""
     db.session.execute(delete(CommitPath).where(CommitPath.device_id == device.id))
@@ -105,3 +127,26 @@ def rebuild_device(device: Device) -> int:
     db.session.flush()
     _refresh_summary(device, head)
     return len(commits)
+
+
+def reindex(device_id: str | None = None) -> tuple[int, int]:
+    """Rebuild the index of one device (LookupError if unknown) or of all; returns (devices, commits).
+
+    Each device is rebuilt under its repo's write lock and committed on its own, so a long run
+    never holds back writers of other devices.
+    """
+    from app.services.repos import locked_repo
+
+    if device_id is not None:
+        ids = [device_id] if db.session.get(Device, device_id) is not None else []
+        if not ids:
+            raise LookupError(f"No device {device_id}.")
+    else:
+        ids = list(db.session.scalars(select(Device.id).order_by(Device.id)))
+    total = 0
+    for one in ids:
+        device = db.session.get(Device, one)
+        with locked_repo(device):
+            total += rebuild_device(device)
+            db.session.commit()
+    return len(ids), total

@@ -7,10 +7,19 @@ class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        extra: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # More machine-readable detail for the error body, e.g. the current head on a conflict.
+        self.extra = extra or {}
         if code:
             self.code = code
 
@@ -18,6 +27,7 @@ class ServiceError(Exception):
         error: dict[str, object] = {"code": self.code, "message": self.message}
         if self.field:
             error["field"] = self.field
+        error.update(self.extra)
         return {"error": error}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import current_app
@@ -28,3 +30,14 @@ def author_for(user: User | None) -> Author:
     if user is None:
         return Author("InfraTrace", "service@infratrace.invalid")
     return Author(user.author_name, user.author_email)
+
+
+@contextmanager
+def locked_repo(device: Device) -> Iterator[DeviceRepo]:
+    """A handle holding the device's cross-process write lock for the whole unit of work.
+
+    Writers keep it from the ref move until their SQL commit, so the commit index is always
+    extended by one writer at a time, in ref order (two syncs can never insert the same commit).
+    """
+    with open_repo(device) as repo, repo.write_lock():
+        yield repo

@@ -9,9 +9,9 @@ from app.api.errors import register_app_handlers
 
 
 def register_web(app: Flask) -> None:
-    from app.web import account, auth, dashboard, teams
+    from app.web import account, auth, dashboard, devices, teams
 
-    for module in (auth, account, dashboard, teams):
+    for module in (auth, account, dashboard, teams, devices):
         app.register_blueprint(module.bp)
     register_app_handlers(app)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 ROLE_CHOICES = [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")]
@@ -56,3 +57,32 @@ class TokenForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A POST button: nothing but the CSRF token."""
+
+
+DEVICE_STATUS_CHOICES = [("planned", "Planned"), ("active", "Active"), ("spare", "Spare"),
+                         ("decommissioned", "Decommissioned")]
+
+
+class DeviceForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
+    vendor = StringField("Vendor", validators=[Optional(), Length(max=100)])
+    model = StringField("Model", validators=[Optional(), Length(max=100)])
+    serial = StringField("Serial number", validators=[Optional(), Length(max=100)])
+    management_ips = StringField("Management IPs (comma separated)", validators=[Optional(), Length(max=1200)])
+    location = StringField("Location", validators=[Optional(), Length(max=200)])
+    status = SelectField("Status", choices=DEVICE_STATUS_CHOICES, default="active")
+    custom_fields = TextAreaField("Custom fields (one key=value per line)", validators=[Optional()])
+
+
+class VersionForm(FlaskForm):
+    config_name = StringField("Config name", default="running-config",
+                              validators=[DataRequired("A config name is required."), Length(max=255)])
+    content = TextAreaField("Content (or upload a file below)", validators=[Optional()])
+    upload = FileField("File")
+    message = StringField("Message", validators=[DataRequired("A message is required."), Length(max=10000)])
+
+
+class TagForm(FlaskForm):
+    name = StringField("Tag name", validators=[DataRequired("A name is required."), Length(max=100)])
+    rev = StringField("Version", default="HEAD", validators=[Optional(), Length(max=100)])
+    message = StringField("Message", validators=[Optional(), Length(max=10000)])

@@ -1,0 +1,121 @@
+"""Equipment versions: /api/v1/devices/<id>/versions, /diff and /tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Response, jsonify, request
+
+from app.api import bp
+from app.api.auth import api_user
+from app.api.common import iso, json_body, page_limit, public_url
+from app.services import versions
+
+
+def _times(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in item.items()}
+
+
+def _commit_url(device_id: str, sha: str) -> str:
+    return public_url(f"/devices/{device_id}/versions/{sha}")
+
+
+@bp.post("/devices/<device_id>/versions")
+def write_version(device_id: str):  # type: ignore[no-untyped-def]
+    data, changed = versions.write_version(api_user(), device_id, json_body())
+    data = _times(data)
+    data["web_url"] = _commit_url(device_id, data["commit"]) if data["commit"] else None
+    return jsonify(data), 201 if changed else 200
+
+
+@bp.get("/devices/<device_id>/versions")
+def list_versions(device_id: str):  # type: ignore[no-untyped-def]
+    page = versions.history(api_user(), device_id, request.args.get("path") or None, page_limit(),
+                            request.args.get("cursor") or None)
+    items = []
+    for item in page["items"]:
+        item = _times(item)
+        item["web_url"] = _commit_url(device_id, item["commit"])
+        items.append(item)
+    return jsonify({"items": items, "next_cursor": page["next_cursor"]})
+
+
+@bp.get("/devices/<device_id>/versions/<rev>")
+def get_version(device_id: str, rev: str):  # type: ignore[no-untyped-def]
+    device, snap, tags, author = versions.read_version(api_user(), device_id, rev)
+    configs: dict[str, str] = {}
+    binary: dict[str, str] = {}
+    for name, data in sorted(snap.configs.items()):
+        text, b64 = versions.encode_content(data)
+        if text is not None:
+            configs[name] = text
+        else:
+            binary[name] = b64  # type: ignore[assignment]
+    return jsonify({
+        "commit": snap.commit,
+        "parent": snap.parents[0] if snap.parents else None,
+        "parents": snap.parents,
+        "message": snap.message,
+        "author": author,
+        "created_at": iso(snap.created_at),
+        "tags": tags,
+        "device": snap.device,
+        "configs": configs,
+        # Configs that are not UTF-8 text, base64-encoded (the same shape `POST` accepts).
+        "configs_base64": binary,
+        "ports": snap.ports,
+        "photos": snap.photos,
+        "web_url": _commit_url(device.id, snap.commit),
+    })
+
+
+@bp.get("/devices/<device_id>/versions/<rev>/files/<path:path>")
+def get_file(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-def]
+    data = versions.read_file(api_user(), device_id, rev, path)
+    return raw_file_response(data, path)
+
+
+def raw_file_response(data: bytes, path: str) -> Response:
+    """Bytes with a content type no browser will execute: text or an opaque download."""
+    text, _ = versions.encode_content(data)
+    name = path.rsplit("/", 1)[-1].replace('"', "")
+    if text is not None:
+        response = Response(data, mimetype="text/plain")
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+    else:
+        response = Response(data, mimetype="application/octet-stream")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/devices/<device_id>/diff")
+def get_diff(device_id: str):  # type: ignore[no-untyped-def]
+    device, result = versions.diff(api_user(), device_id, request.args.get("from") or None,
+                                   request.args.get("to") or None, request.args.get("context"))
+    body = versions.diff_json(result)
+    query = urlencode({"from": result.from_commit, "to": result.to_commit})
+    body["web_url"] = public_url(f"/devices/{device.id}/compare?{query}")
+    body["patch_url"] = public_url(f"/devices/{device.id}/compare.patch?{query}")
+    return jsonify(body)
+
+
+@bp.get("/devices/<device_id>/tags")
+def list_tags(device_id: str):  # type: ignore[no-untyped-def]
+    tags = versions.list_tags(api_user(), device_id)
+    return jsonify({"items": [_times(versions.tag_json(t)) for t in tags], "next_cursor": None})
+
+
+@bp.post("/devices/<device_id>/tags")
+def create_tag(device_id: str):  # type: ignore[no-untyped-def]
+    tag = versions.create_tag(api_user(), device_id, json_body())
+    return jsonify(_times(versions.tag_json(tag))), 201
+
+
+@bp.delete("/devices/<device_id>/tags/<path:name>")
+def delete_tag(device_id: str, name: str):  # type: ignore[no-untyped-def]
+    versions.delete_tag(api_user(), device_id, name)
+    return "", 204

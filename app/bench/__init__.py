@@ -1,0 +1,303 @@
+"""`infratrace bench`: our write, history and diff paths measured against git itself, on the same data.
+
+Everything is built in a temporary folder (SQLite, repos) and removed afterwards:
+
+- ingest: N sequential versions of a 1,500-line config with a few lines changed each, through
+  `versions.write_version` (the function the API calls: access check, CAS commit under the lock,
+  fsync, SQL index, audit, SQL commit), against `git fast-import` of the same history;
+- history: a 10,000-version device made with fast-import and indexed with `rebuild_device`; newest
+  50, a page 5,000 deep and a path-filtered page from the SQL index, against `git log` for the
+  same pages;
+- diff: two versions of a 50,000-line config with 1% of lines changed, `versions.diff_device` plus
+  its JSON shaping, against `git diff`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+SIZES: dict[str, dict[str, int]] = {
+    "tiny": {"ingest": 20, "history": 300, "deep": 150, "config_lines": 1500, "diff_lines": 2000, "repeat": 3},
+    "quick": {"ingest": 300, "history": 10_000, "deep": 5000, "config_lines": 1500, "diff_lines": 50_000,
+              "repeat": 7},
+    "full": {"ingest": 2000, "history": 10_000, "deep": 5000, "config_lines": 1500, "diff_lines": 50_000,
+             "repeat": 15},
+}
+PAGE = 50
+AUTHOR = "bench <bench@example.invalid>"
+KEYS = (
+    "ingest.commits", "ingest.ours_per_s", "ingest.fast_import_per_s", "ingest.ratio_vs_fast_import",
+    "history.versions", "history.newest50_ms", "history.deep_page_ms", "history.path_ms",
+    "history.git_newest50_ms", "history.git_deep_page_ms", "history.git_path_ms", "history.ratio_vs_git_log",
+    "diff.lines", "diff.changed_lines", "diff.ms", "diff.git_ms", "diff.ratio_vs_git_diff",
+)
+
+
+def _median_ms(fn: Callable[[], object], repeat: int) -> float:
+    fn()  # warm caches (SQLite pages, pack index, imports) the same way for both sides
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["git", "--git-dir", str(repo), *args], input=data, check=True,
+                          capture_output=True).stdout
+
+
+def _config(lines: int, rng: random.Random) -> list[str]:
+    return [f"interface GigabitEthernet1/0/{i} description uplink-{rng.randrange(10**6):06d} mtu 9000"
+            for i in range(lines)]
+
+
+def _mutate(lines: list[str], count: int, rng: random.Random, tag: int) -> list[str]:
+    new = list(lines)
+    for index in rng.sample(range(len(new)), count):
+        new[index] = f"interface GigabitEthernet1/0/{index} description changed-{tag}-{rng.randrange(10**6)}"
+    return new
+
+
+def _text(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _fast_import_stream(versions: list[dict[str, bytes]], start: str | None, ref: str = "refs/heads/main") -> bytes:
+    parts: list[bytes] = []
+    when = 1_700_000_000
+    for n, files in enumerate(versions):
+        message = f"version {n}\n".encode()
+        parts.append(f"commit {ref}\nauthor {AUTHOR} {when + n} +0000\ncommitter {AUTHOR} {when + n} +0000\n".encode())
+        parts.append(b"data %d\n%s" % (len(message), message))
+        if n == 0 and start:
+            parts.append(f"from {start}\n".encode())
+        for path, content in files.items():
+            parts.append(f"M 100644 inline {path}\n".encode())
+            parts.append(b"data %d\n%s\n" % (len(content), content))
+        parts.append(b"\n")
+    return b"".join(parts)
+
+
+class Bench:
+    def __init__(self, mode: str) -> None:
+        from app import create_app
+        from app.config import Config
+        from app.migrate import upgrade
+
+        self.size = SIZES[mode]
+        self.tmp = Path(tempfile.mkdtemp(prefix="infratrace-bench-"))
+        database_url = f"sqlite:///{self.tmp / 'bench.db'}"
+        upgrade(database_url)
+        self.config = Config(data_dir=self.tmp, database_url=database_url, secret_key="bench",
+                             public_url="http://bench.invalid", bcrypt_rounds=4, testing=True)
+        self.app = create_app(self.config)
+        self.rng = random.Random(42)
+        self.results: dict[str, Any] = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -- fixtures -------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        from app.extensions import db
+        from app.models import Project
+        from app.services import accounts, teams
+
+        self.user = accounts.create_user(accounts.SignupForm(email="bench@example.com", username="bench",
+                                                             password="bench password 1", age_confirmed=True))
+        access = teams.create_team(self.user, "Bench")
+        project = Project(team_id=access.team.id, name="Bench", slug="bench", description="")
+        db.session.add(project)
+        db.session.commit()
+        self.project_id = project.id
+
+    def _device(self, name: str):  # type: ignore[no-untyped-def]
+        from app.services import devices
+
+        device, _ = devices.create_device(self.user, self.project_id, {"name": name})
+        return device
+
+    # -- measurements ---------------------------------------------------------------------------
+
+    def ingest(self) -> None:
+        from app.services import versions
+
+        n = self.size["ingest"]
+        lines = _config(self.size["config_lines"], self.rng)
+        texts = []
+        for i in range(n):
+            lines = _mutate(lines, 3, self.rng, i)
+            texts.append(_text(lines))
+        device = self._device("ingest")
+        bodies = [{"message": f"version {i}", "configs": {"running-config": t.decode()}} for i, t in enumerate(texts)]
+        start = time.perf_counter()
+        for body in bodies:
+            versions.write_version(self.user, device.id, body)
+        ours = n / (time.perf_counter() - start)
+
+        fi_repo = self.tmp / "fast-import.git"
+        subprocess.run(["git", "init", "-q", "--bare", str(fi_repo)], check=True)
+        stream = _fast_import_stream([{"configs/running-config": t} for t in texts], None)
+        start = time.perf_counter()
+        _git(fi_repo, "fast-import", "--quiet", data=stream)
+        theirs = n / (time.perf_counter() - start)
+        self.results.update({
+            "ingest.commits": n,
+            "ingest.ours_per_s": round(ours, 1),
+            "ingest.fast_import_per_s": round(theirs, 1),
+            "ingest.ratio_vs_fast_import": round(ours / theirs, 3),
+        })
+
+    def history(self) -> None:
+        from app.extensions import db
+        from app.services import commit_index, versions
+        from app.services.repos import repo_path
+
+        total, deep, repeat = self.size["history"], self.size["deep"], self.size["repeat"]
+        device = self._device("history")
+        repo = repo_path(device)
+        # Every commit changes the running config; every 10th also a second file, for the path page.
+        history = []
+        for i in range(total - 1):
+            files = {"configs/running-config": f"hostname bench\nversion {i}\n".encode()}
+            if i % 10 == 0:
+                files["configs/startup-config"] = f"startup {i}\n".encode()
+            history.append(files)
+        _git(repo, "fast-import", "--quiet", data=_fast_import_stream(history, device.head_commit))
+        commit_index.rebuild_device(device)
+        db.session.commit()
+        assert device.version_count == total, device.version_count
+
+        page = versions.history_page(device, limit=deep)
+        cursor = page["next_cursor"]
+        fmt = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
+
+        def check(items: list[dict], expected: list[bytes]) -> None:
+            got = [item["commit"] for item in items]
+            want = [line.split(b"\0", 1)[0].decode() for line in expected if line]
+            assert got == want, "our page and git's differ"
+
+        check(versions.history_page(device, limit=PAGE)["items"], _git(repo, "log", "-n", str(PAGE), fmt).splitlines())
+        check(versions.history_page(device, limit=PAGE, cursor=cursor)["items"],
+              _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt).splitlines())
+        path = "configs/startup-config"
+        check(versions.history_page(device, path=path, limit=PAGE)["items"],
+              _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
+
+        ours = {
+            "newest50": _median_ms(lambda: versions.history_page(device, limit=PAGE), repeat),
+            "deep_page": _median_ms(lambda: versions.history_page(device, limit=PAGE, cursor=cursor), repeat),
+            "path": _median_ms(lambda: versions.history_page(device, path=path, limit=PAGE), repeat),
+        }
+        git = {
+            "newest50": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),
+            "deep_page": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt), repeat),
+            "path": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path), repeat),
+        }
+        self.results.update({
+            "history.versions": total,
+            "history.newest50_ms": round(ours["newest50"], 2),
+            "history.deep_page_ms": round(ours["deep_page"], 2),
+            "history.path_ms": round(ours["path"], 2),
+            "history.git_newest50_ms": round(git["newest50"], 2),
+            "history.git_deep_page_ms": round(git["deep_page"], 2),
+            "history.git_path_ms": round(git["path"], 2),
+            "history.ratio_vs_git_log": round(max(ours[k] / git[k] for k in ours), 3),
+        })
+
+    def diff(self) -> None:
+        from app.services import versions
+        from app.services.repos import repo_path
+
+        count, repeat = self.size["diff_lines"], self.size["repeat"]
+        changed = count // 100
+        device = self._device("diff")
+        old_lines = _config(count, self.rng)
+        new_lines = _mutate(old_lines, changed, self.rng, 0)
+        a, _ = versions.write_version(self.user, device.id,
+                                      {"message": "a", "configs": {"big": _text(old_lines).decode()}})
+        b, _ = versions.write_version(self.user, device.id,
+                                      {"message": "b", "configs": {"big": _text(new_lines).decode()}})
+        old, new = a["commit"], b["commit"]
+        result = versions.diff_device(device, old, new)
+        big = result.files[0]
+        assert not big.too_large and big.additions == changed and big.deletions == changed, big
+        repo = repo_path(device)
+
+        def ours() -> None:
+            versions.diff_json(versions.diff_device(device, old, new))
+
+        ours_ms = _median_ms(ours, repeat)
+        git_ms = _median_ms(lambda: _git(repo, "diff", old, new), repeat)
+        self.results.update({
+            "diff.lines": count,
+            "diff.changed_lines": changed,
+            "diff.ms": round(ours_ms, 2),
+            "diff.git_ms": round(git_ms, 2),
+            "diff.ratio_vs_git_diff": round(ours_ms / git_ms, 3),
+        })
+
+    def run(self) -> dict[str, Any]:
+        with self.app.app_context():
+            self._setup()
+            for step in (self.ingest, self.history, self.diff):
+                started = time.perf_counter()
+                step()
+                print(f"  {step.__name__} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+        return self.results
+
+
+TARGETS = {
+    "ingest.ratio_vs_fast_import": (">=", 0.25),
+    "history.newest50_ms": ("<", 10.0),
+    "history.deep_page_ms": ("<", 10.0),
+    "history.path_ms": ("<", 10.0),
+    "history.ratio_vs_git_log": ("<=", 1.0),
+    "diff.ratio_vs_git_diff": ("<=", 2.0),
+}
+
+
+def meets(key: str, value: float) -> bool:
+    op, bound = TARGETS[key]
+    return value >= bound if op == ">=" else value < bound if op == "<" else value <= bound
+
+
+def run(mode: str = "quick") -> dict[str, Any]:
+    bench = Bench(mode)
+    started = time.perf_counter()
+    try:
+        results = bench.run()
+    finally:
+        bench.close()
+    results["mode"] = mode
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["targets_met"] = all(meets(key, results[key]) for key in TARGETS)
+    return results
+
+
+def main(mode: str = "quick", json_path: str | None = None) -> int:
+    results = run(mode)
+    print(f"{'measure':<32} {'value':>12}  target")
+    for key in KEYS:
+        target = TARGETS.get(key)
+        mark = ""
+        if target:
+            mark = f"{target[0]} {target[1]}  {'ok' if meets(key, results[key]) else 'MISSED'}"
+        print(f"{key:<32} {results[key]:>12}  {mark}")
+    print(f"{mode} run in {results['seconds']} s; all targets met: {results['targets_met']}")
+    if json_path:
+        Path(json_path).write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    return 0

@@ -1,0 +1,299 @@
+"""Devices: SQL identity and metadata, plus the device's own bare repository.
+
+A device row and its repository are made and removed together. SQL is committed here (not by the
+caller) because the two stores must agree: a repository whose row failed to commit is removed at
+once, and a repository is removed only after its row is gone.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
+from app.services import audit, commit_index, plans
+from app.services.access import device_access, project_access
+from app.services.errors import Conflict, ValidationError
+from app.services.repos import author_for, locked_repo, repo_path, repos_root
+from app.services.teams import TeamAccess
+from app.services.validation import check_fields, choice_field, slugify, string_field
+from gitstore import Changes, ConflictError, DeviceRepo, InvalidChange
+
+MAX_IPS = 16
+MAX_CUSTOM_FIELDS = 50
+MAX_CUSTOM_KEY = 64
+MAX_CUSTOM_VALUE = 1000
+
+METADATA_FIELDS = ("name", "vendor", "model", "serial", "management_ips", "location", "status", "custom_fields")
+CREATE_FIELDS = {*METADATA_FIELDS, "slug", "management_ip"}
+UPDATE_FIELDS = {*CREATE_FIELDS, "archived"}
+STRING_LIMITS = {"name": 100, "vendor": 100, "model": 100, "serial": 100, "location": 200}
+SLUG_MAX = 64
+
+
+def snapshot(device: Device) -> dict[str, Any]:
+    """What device.json holds: the metadata people edit, never ids, slugs or repo bookkeeping
+    (a rename or a move must not rewrite what a clone sees as the device's content)."""
+    return {
+        "name": device.name,
+        "vendor": device.vendor or "",
+        "model": device.model or "",
+        "serial": device.serial or "",
+        "management_ips": list(device.management_ips or []),
+        "location": device.location or "",
+        "status": device.status,
+        "custom_fields": dict(device.custom_fields or {}),
+    }
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+
+def _ip(value: Any, field: str) -> str:
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationError(f"'{field}' must be an IPv4 or IPv6 address.", field=field, code="invalid_ip")
+    try:
+        # One spelling per address (e.g. IPv6 compressed, lower case), so duplicates are seen.
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ValidationError(f"'{field}' is not a valid IPv4 or IPv6 address.", field=field,
+                              code="invalid_ip") from None
+
+
+def _ips(body: dict[str, Any], current: list[str] | None) -> list[str] | None:
+    """management_ips from the list and/or the single `management_ip`; None when neither is given."""
+    if "management_ips" not in body and "management_ip" not in body:
+        return None
+    ips: list[str] = []
+    if "management_ips" in body:
+        raw = body["management_ips"]
+        if raw is None:
+            raw = []
+        if not isinstance(raw, list):
+            raise ValidationError("'management_ips' must be a list of IP addresses.", field="management_ips",
+                                  code="wrong_type")
+        if len(raw) > MAX_IPS:
+            raise ValidationError(f"At most {MAX_IPS} management IPs.", field="management_ips", code="too_long")
+        ips = [_ip(value, f"management_ips[{i}]") for i, value in enumerate(raw)]
+    elif current:
+        ips = list(current)
+    if "management_ip" in body:
+        single = body["management_ip"]
+        if single in (None, ""):
+            # Clearing the convenience field clears the primary address only.
+            ips = ips[1:] if "management_ips" not in body else ips
+        else:
+            address = _ip(single, "management_ip")
+            rest = ips if "management_ips" in body else ips[1:]
+            ips = [address, *rest]
+    seen: set[str] = set()
+    unique = [ip for ip in ips if not (ip in seen or seen.add(ip))]
+    return unique
+
+
+def _custom_fields(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError("'custom_fields' must be an object.", field="custom_fields", code="wrong_type")
+    if len(value) > MAX_CUSTOM_FIELDS:
+        raise ValidationError(f"At most {MAX_CUSTOM_FIELDS} custom fields.", field="custom_fields",
+                              code="too_long")
+    for key, item in value.items():
+        field = f"custom_fields.{key}"
+        if not key or len(key) > MAX_CUSTOM_KEY or any(ord(ch) < 32 for ch in key):
+            raise ValidationError(f"Custom field names are 1-{MAX_CUSTOM_KEY} printable characters.",
+                                  field=field, code="invalid")
+        if isinstance(item, str):
+            if len(item) > MAX_CUSTOM_VALUE:
+                raise ValidationError(f"'{key}' must be at most {MAX_CUSTOM_VALUE} characters.", field=field,
+                                      code="too_long")
+        elif item is not None and not isinstance(item, bool | int | float):
+            raise ValidationError("Custom field values are strings, numbers, booleans or null.", field=field,
+                                  code="wrong_type")
+        elif isinstance(item, float) and (item != item or item in (float("inf"), float("-inf"))):
+            raise ValidationError("Custom field numbers must be finite.", field=field, code="invalid")
+    return dict(value)
+
+
+def _slug(body: dict[str, Any]) -> str | None:
+    if body.get("slug") in (None, ""):
+        return None
+    slug = string_field(body, "slug", max_length=SLUG_MAX)
+    if slugify(slug, SLUG_MAX) != slug:
+        raise ValidationError("'slug' may hold lower-case letters, digits and single dashes.", field="slug",
+                              code="invalid")
+    return slug
+
+
+def _parse(body: dict[str, Any], device: Device | None) -> dict[str, Any]:
+    """The validated metadata fields present in `body` (all of them on create)."""
+    creating = device is None
+    values: dict[str, Any] = {}
+    for key, limit in STRING_LIMITS.items():
+        if creating or key in body:
+            values[key] = string_field(body, key, max_length=limit, required=key == "name")
+    if creating or "status" in body:
+        values["status"] = choice_field(body, "status", DEVICE_STATUSES, "active")
+    ips = _ips(body, device.management_ips if device else None)
+    if ips is not None or creating:
+        values["management_ips"] = ips or []
+    if creating or "custom_fields" in body:
+        values["custom_fields"] = _custom_fields(body.get("custom_fields"))
+    return values
+
+
+def _free_slug(project: Project, wanted: str, exclude: str | None = None) -> str:
+    base, slug, n = wanted, wanted, 1
+    while True:
+        query = select(Device.id).where(Device.project_id == project.id, Device.slug == slug)
+        if exclude:
+            query = query.where(Device.id != exclude)
+        if db.session.scalar(query) is None:
+            return slug
+        n += 1
+        slug = f"{base[: SLUG_MAX - len(str(n)) - 1]}-{n}"
+
+
+def _invalid(exc: InvalidChange) -> ValidationError:
+    return ValidationError(exc.message, field=exc.field, code="invalid")
+
+
+# -- operations ---------------------------------------------------------------------------------
+
+
+def list_devices_query(access: TeamAccess, project: Project):  # type: ignore[no-untyped-def]
+    access.require("inventory.read")
+    return select(Device).where(Device.project_id == project.id)
+
+
+def get_device(user: User, device_id: str) -> tuple[Device, TeamAccess]:
+    device, access = device_access(user, device_id)
+    access.require("inventory.read")
+    return device, access
+
+
+def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+    project, access = project_access(user, project_id)
+    access.require("inventory.write")
+    check_fields(body, CREATE_FIELDS, required=("name",))
+    values = _parse(body, None)
+    plans.check_can_add_device(access.team)
+    slug = _slug(body)
+    if slug is not None:
+        if _free_slug(project, slug) != slug:
+            raise Conflict(f"A device with slug '{slug}' already exists in this project.", field="slug",
+                           code="slug_taken")
+    else:
+        slug = _free_slug(project, slugify(values["name"], 60))
+    device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
+                    created_by_id=user.id, updated_by_id=user.id, repo_path="", **values)
+    root = repos_root()
+    try:
+        path, _ = DeviceRepo.create(root, device.id, snapshot(device), author_for(user))
+    except InvalidChange as exc:
+        raise _invalid(exc) from None
+    try:
+        device.repo_path = str(path.relative_to(root))
+        db.session.add(device)
+        db.session.flush()
+        commit_index.sync_device(device)
+        audit.record(access.team.id, user, "create", "device", device.id,
+                     audit.diff_fields({}, {"slug": slug, **values}))
+        db.session.commit()
+    except BaseException as exc:
+        db.session.rollback()
+        # No repository without its row: a later device could never reach it, and it holds data.
+        DeviceRepo.delete(path)
+        if isinstance(exc, IntegrityError):
+            raise Conflict("A device with that slug already exists in this project.", field="slug",
+                           code="slug_taken") from None
+        raise
+    return device, access
+
+
+def ensure_writable(device: Device) -> None:
+    if device.archived_at is not None:
+        raise Conflict("This device is archived: its history is read-only. Unarchive it to change it.",
+                       code="archived")
+
+
+def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+    """PATCH: changed metadata is committed as a new device.json, then the row follows."""
+    device, access = device_access(user, device_id)
+    access.require("inventory.write")
+    check_fields(body, UPDATE_FIELDS)
+    archived = body.get("archived")
+    if "archived" in body and not isinstance(archived, bool):
+        raise ValidationError("'archived' must be true or false.", field="archived", code="wrong_type")
+    # Unarchiving is the one write an archived device accepts (with or without other changes).
+    if device.archived_at is not None and archived is not False:
+        ensure_writable(device)
+    values = _parse(body, device)
+    slug = _slug(body)
+    before = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
+    if slug is not None and slug != device.slug:
+        if _free_slug(device.project, slug, exclude=device.id) != slug:
+            raise Conflict(f"A device with slug '{slug}' already exists in this project.", field="slug",
+                           code="slug_taken")
+        device.slug = slug
+    old_snapshot = snapshot(device)
+    for key, value in values.items():
+        setattr(device, key, value)
+    new_snapshot = snapshot(device)
+    if archived is True and device.archived_at is None:
+        device.archived_at = utcnow()
+    elif archived is False:
+        device.archived_at = None
+    device.updated_by_id = user.id
+    after = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
+    changes = audit.diff_fields(before, after)
+    if changes:
+        audit.record(access.team.id, user, "update", "device", device.id, changes)
+    # The lock spans the metadata commit, its indexing and the SQL commit (see repos.locked_repo).
+    with locked_repo(device) as repo:
+        if new_snapshot != old_snapshot:
+            _commit_metadata(repo, device, user, new_snapshot)
+        _commit_sql(device)
+    return device, access
+
+
+def set_archived(user: User, device_id: str, archived: bool) -> tuple[Device, TeamAccess]:
+    return update_device(user, device_id, {"archived": archived})
+
+
+def _commit_metadata(repo: DeviceRepo, device: Device, user: User, data: dict[str, Any]) -> None:
+    try:
+        repo.commit_version(Changes(device=data), author_for(user), "Update device metadata")
+    except InvalidChange as exc:
+        raise _invalid(exc) from None
+    except ConflictError:  # cannot happen without expected_parent; kept so it is never a 500
+        raise Conflict("The device changed meanwhile; try again.", code="conflict") from None
+    commit_index.sync_device(device)
+
+
+def _commit_sql(device: Device) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict("A device with that slug already exists in this project.", field="slug",
+                       code="slug_taken") from None
+
+
+def delete_device(user: User, device_id: str) -> None:
+    """Row first, then the repository: a failed SQL commit must not leave a row without its repo."""
+    device, access = device_access(user, device_id)
+    access.require("inventory.delete")
+    path: Path = repo_path(device)
+    audit.record(access.team.id, user, "delete", "device", device.id,
+                 audit.diff_fields({**snapshot(device), "slug": device.slug}, {}))
+    db.session.delete(device)
+    db.session.commit()
+    if path.exists():
+        DeviceRepo.delete(path)

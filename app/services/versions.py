@@ -1,0 +1,450 @@
+"""Equipment versions: writes, history, reads, diffs and tags of a device's repository.
+
+Every write moves `main` through gitstore (compare-and-swap under the repo's lock), then indexes the
+new commit in SQL (`commit_index.sync_device`), records an audit event and commits SQL. History lists
+and path filters read the SQL index only; contents and diffs read the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import CommitPath, CommitRecord, Device, User
+from app.services import audit, commit_index
+from app.services.access import device_access
+from app.services.devices import ensure_writable
+from app.services.errors import Conflict, NotFound, TooLarge, ValidationError
+from app.services.repos import author_for, locked_repo, open_repo
+from app.services.teams import TeamAccess
+from app.services.validation import check_fields
+from gitstore import (
+    AmbiguousRevision,
+    Changes,
+    CommitResult,
+    ConflictError,
+    Diff,
+    InvalidChange,
+    RevisionNotFound,
+    Snapshot,
+    TagExists,
+    TagInfo,
+)
+
+WRITE_FIELDS = {"message", "configs", "configs_base64", "ports", "parent"}
+MAX_MESSAGE = 10_000
+MAX_PATH = 300
+MAX_CONTEXT = 100
+# Above this a file is flagged too large instead of diffed: libgit2 is fast, but a page is not.
+MAX_DIFF_FILE_BYTES = 4 * 1024 * 1024
+MAX_DIFF_LINES = 10_000
+PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
+
+
+def _invalid(exc: InvalidChange) -> ValidationError:
+    return ValidationError(exc.message, field=exc.field, code="invalid")
+
+
+def _rev_error(exc: Exception, field: str = "rev") -> Exception:
+    if isinstance(exc, AmbiguousRevision):
+        return ValidationError(str(exc), field=field, code="ambiguous_revision")
+    return NotFound(f"No such version: {exc}", code="unknown_revision")
+
+
+def _access(user: User, device_id: str, action: str) -> tuple[Device, TeamAccess]:
+    device, access = device_access(user, device_id)
+    access.require(action)
+    return device, access
+
+
+# -- authors ------------------------------------------------------------------------------------
+
+
+def author_json(user: User | None, pseudonym: str) -> dict[str, Any]:
+    """The person when SQL still knows them; otherwise only the pseudonym the repo carries."""
+    if user is None or user.deleted_at is not None:
+        return {"username": None, "display_name": pseudonym, "pseudonym": pseudonym}
+    return {"username": user.username, "display_name": user.display_name or user.username,
+            "pseudonym": pseudonym}
+
+
+def _users_by_id(ids: Iterable[str | None]) -> dict[str, User]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
+
+
+def _user_for_email(email: str) -> User | None:
+    if not (email.startswith("user-") and email.endswith(PSEUDONYM_DOMAIN)):
+        return None
+    pseudonym = email[len("user-"): -len(PSEUDONYM_DOMAIN)]
+    return db.session.scalar(select(User).where(User.pseudonym == pseudonym))
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _configs(body: dict[str, Any]) -> dict[str, bytes | None]:
+    """`configs` (text, stored as UTF-8 bytes exactly) and `configs_base64` (any bytes) merged."""
+    limit = current_app.config["INFRATRACE"].max_config_bytes
+    result: dict[str, bytes | None] = {}
+    for key, decode in (("configs", _text), ("configs_base64", _b64)):
+        given = body.get(key)
+        if given is None:
+            continue
+        if not isinstance(given, dict):
+            raise ValidationError(f"'{key}' must be an object of name -> content.", field=key, code="wrong_type")
+        for name, value in given.items():
+            field = f"configs.{name}"
+            if name in result:
+                raise ValidationError(f"Config '{name}' is given twice.", field=field, code="duplicate")
+            if value is None:
+                result[name] = None
+                continue
+            data = decode(value, field)
+            if len(data) > limit:
+                raise TooLarge(f"Config '{name}' is larger than {limit} bytes.", field=field)
+            result[name] = data
+    return result
+
+
+def _text(value: Any, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValidationError("A config must be a string or null.", field=field, code="wrong_type")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON "\ud800" escapes
+        raise ValidationError("The config is not valid Unicode text.", field=field, code="invalid") from None
+
+
+def _b64(value: Any, field: str) -> bytes:
+    if not isinstance(value, str):
+        raise ValidationError("A base64 config must be a string or null.", field=field, code="wrong_type")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("The config is not valid base64.", field=field, code="invalid") from None
+
+
+def write_version(user: User, device_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """POST versions: returns (the result as JSON-ready data, whether a commit was made)."""
+    device, access = _access(user, device_id, "version.write")
+    ensure_writable(device)
+    check_fields(body, WRITE_FIELDS, required=("message",))
+    message = body["message"]
+    if not isinstance(message, str):
+        raise ValidationError("'message' must be a string.", field="message", code="wrong_type")
+    if len(message) > MAX_MESSAGE:
+        raise ValidationError(f"'message' must be at most {MAX_MESSAGE} characters.", field="message",
+                              code="too_long")
+    parent = body.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise ValidationError("'parent' must be a commit id.", field="parent", code="wrong_type")
+    ports = body.get("ports", ...)
+    changes = Changes(configs=_configs(body), ports=None if ports is ... else (ports or []))
+    return commit(device, access, changes, message, parent)
+
+
+def commit(
+    device: Device, access: TeamAccess, changes: Changes, message: str, parent: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """One version through gitstore, then the index, the audit event and the SQL commit."""
+    user = access.user
+    try:
+        with locked_repo(device) as repo:
+            expected = None
+            if parent is not None:
+                try:
+                    expected = repo.resolve(parent)
+                except (RevisionNotFound, AmbiguousRevision) as exc:
+                    raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
+                                          field="parent", code="unknown_parent") from None
+            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
+            if result.changed:
+                commit_index.record_commit(device, result, user, message)
+                audit.record(access.team.id, user, "commit", "device_version", device.id,
+                             {"commit": result.commit, "parent": result.parent,
+                              "message": message.strip()[:200], "files": [f.path for f in result.files]})
+                db.session.commit()
+    except InvalidChange as exc:
+        raise _invalid(exc) from None
+    except ConflictError as exc:
+        raise Conflict("The device's head is no longer the given parent; read it again and retry.",
+                       code="conflict", extra={"head": exc.current_head}) from None
+    data = {
+        "commit": result.commit,
+        "parent": result.parent,
+        "created_at": result.created_at,
+        "author": author_json(user, user.author_name),
+        "changed": result.changed,
+        "files": [
+            {"path": f.path, "status": f.status, "additions": f.additions, "deletions": f.deletions,
+             **({"old_path": f.old_path} if f.old_path else {})}
+            for f in result.files
+        ],
+    }
+    return data, result.changed
+
+
+# -- history (SQL index only) -------------------------------------------------------------------
+
+
+def _cursor_seq(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("s"):
+            raise ValueError
+        return int(raw[1:])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError("'cursor' is not a cursor this API gave out.", field="cursor",
+                              code="invalid") from None
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
+
+
+def history_page(
+    device: Device, path: str | None = None, limit: int = 50, cursor: str | None = None
+) -> dict[str, Any]:
+    """Newest first, keyset on the device's commit sequence; `path` is a file or a directory."""
+    before = _cursor_seq(cursor)
+    if path:
+        path = path.strip("/")
+        if len(path) > MAX_PATH or "\0" in path:
+            raise ValidationError("'path' is not a valid path.", field="path", code="invalid")
+        # Seqs first, straight off the (device_id, path, seq) index: the file itself, or the range
+        # of paths under it as a directory ('0' sorts right after '/'). A directory's files share a
+        # seq, hence DISTINCT. A rename is listed under its new path.
+        match = or_(CommitPath.path == path,
+                    (CommitPath.path > path + "/") & (CommitPath.path < path + "0"))
+        seqs_query = select(CommitPath.seq).where(CommitPath.device_id == device.id, match).distinct()
+        if before is not None:
+            seqs_query = seqs_query.where(CommitPath.seq < before)
+        seqs = list(db.session.scalars(seqs_query.order_by(CommitPath.seq.desc()).limit(limit + 1)))
+        rows = list(db.session.scalars(
+            select(CommitRecord).where(CommitRecord.device_id == device.id, CommitRecord.seq.in_(seqs))
+            .order_by(CommitRecord.seq.desc())
+        )) if seqs else []
+    else:
+        query = select(CommitRecord).where(CommitRecord.device_id == device.id)
+        if before is not None:
+            query = query.where(CommitRecord.seq < before)
+        rows = list(db.session.scalars(query.order_by(CommitRecord.seq.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode_cursor(rows[-1].seq)
+    users = _users_by_id(r.author_id for r in rows)
+    items = [
+        {
+            "commit": r.sha,
+            "parent": r.parent_sha,
+            "message": r.message,
+            "author": author_json(users.get(r.author_id or ""), r.author_pseudonym),
+            "created_at": r.created_at,
+            "files_changed": r.files_changed,
+            "additions": r.additions,
+            "deletions": r.deletions,
+        }
+        for r in rows
+    ]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    device, _ = _access(user, device_id, "version.read")
+    return history_page(device, path, limit, cursor)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def encode_content(data: bytes) -> tuple[str | None, str | None]:
+    """(text, None) for UTF-8 text, (None, base64) for anything else."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return None, base64.b64encode(data).decode()
+
+
+def read_version(user: User, device_id: str, rev: str) -> tuple[Device, Snapshot, list[str], dict[str, Any]]:
+    """(device, snapshot, tag names on that commit, author) for one version."""
+    device, _ = _access(user, device_id, "version.read")
+    try:
+        with open_repo(device) as repo:
+            snap = repo.read(rev)
+            tags = [t.name for t in repo.list_tags() if t.target == snap.commit]
+    except (RevisionNotFound, AmbiguousRevision) as exc:
+        raise _rev_error(exc) from None
+    return device, snap, tags, author_json(_user_for_email(snap.author_email), snap.author_name)
+
+
+def read_file(user: User, device_id: str, rev: str, path: str) -> bytes:
+    device, _ = _access(user, device_id, "version.read")
+    try:
+        with open_repo(device) as repo:
+            return repo.read_file(rev, path)
+    except (RevisionNotFound, AmbiguousRevision) as exc:
+        raise _rev_error(exc) from None
+    except FileNotFoundError:
+        raise NotFound(f"No file '{path}' in this version.", code="not_found") from None
+
+
+def resolve(user: User, device_id: str, rev: str) -> str:
+    device, _ = _access(user, device_id, "version.read")
+    try:
+        with open_repo(device) as repo:
+            return repo.resolve(rev)
+    except (RevisionNotFound, AmbiguousRevision) as exc:
+        raise _rev_error(exc) from None
+
+
+def _context(value: Any) -> int:
+    if value in (None, ""):
+        return 3
+    try:
+        context = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError("'context' must be a whole number.", field="context", code="invalid") from None
+    if not 0 <= context <= MAX_CONTEXT:
+        raise ValidationError(f"'context' must be from 0 to {MAX_CONTEXT}.", field="context", code="invalid")
+    return context
+
+
+def diff_device(device: Device, from_rev: str | None, to_rev: str | None, context: Any = None) -> Diff:
+    """Any two versions; `to` defaults to HEAD and `from` to the first parent of `to`."""
+    lines = _context(context)
+    with open_repo(device) as repo:
+        try:
+            to_id = repo.resolve(to_rev or "HEAD")
+        except (RevisionNotFound, AmbiguousRevision) as exc:
+            raise _rev_error(exc, "to") from None
+        if from_rev:
+            try:
+                from_id = repo.resolve(from_rev)
+            except (RevisionNotFound, AmbiguousRevision) as exc:
+                raise _rev_error(exc, "from") from None
+        else:
+            parents = repo.commit_info(to_id).parents
+            from_id = parents[0] if parents else to_id
+        return repo.diff(from_id, to_id, context_lines=lines, max_file_bytes=MAX_DIFF_FILE_BYTES,
+                         max_total_lines=MAX_DIFF_LINES)
+
+
+def diff(user: User, device_id: str, from_rev: str | None, to_rev: str | None,
+         context: Any = None) -> tuple[Device, Diff]:
+    device, _ = _access(user, device_id, "version.read")
+    return device, diff_device(device, from_rev, to_rev, context)
+
+
+def raw_patch(user: User, device_id: str, from_rev: str, to_rev: str) -> bytes:
+    """The whole diff as a git patch: what a page offers when the rendered diff is too large."""
+    device, _ = _access(user, device_id, "version.read")
+    with open_repo(device) as repo:
+        try:
+            return repo.patch(from_rev, to_rev)
+        except (RevisionNotFound, AmbiguousRevision) as exc:
+            raise _rev_error(exc) from None
+
+
+def diff_json(result: Diff) -> dict[str, Any]:
+    return {
+        "from": result.from_commit,
+        "to": result.to_commit,
+        "too_large": result.too_large,
+        "files": [
+            {
+                "path": f.path,
+                "old_path": f.old_path,
+                "status": f.status,
+                "similarity": f.similarity,
+                "additions": f.additions,
+                "deletions": f.deletions,
+                "binary": f.binary,
+                "too_large": f.too_large,
+                "hunks": [
+                    {
+                        "old_start": h.old_start, "old_lines": h.old_lines,
+                        "new_start": h.new_start, "new_lines": h.new_lines,
+                        "header": h.header,
+                        "lines": [
+                            {"origin": line.origin, "old_lineno": line.old_lineno,
+                             "new_lineno": line.new_lineno, "content": line.content}
+                            for line in h.lines
+                        ],
+                    }
+                    for h in f.hunks
+                ],
+            }
+            for f in result.files
+        ],
+        "ports": {"added": result.ports.added, "removed": result.ports.removed,
+                  "changed": result.ports.changed},
+        "photos": result.photos,
+    }
+
+
+# -- tags ---------------------------------------------------------------------------------------
+
+
+def tag_json(tag: TagInfo) -> dict[str, Any]:
+    return {"name": tag.name, "commit": tag.target, "message": tag.message, "created_at": tag.created_at}
+
+
+def list_tags(user: User, device_id: str) -> list[TagInfo]:
+    device, _ = _access(user, device_id, "version.read")
+    with open_repo(device) as repo:
+        return repo.list_tags()
+
+
+def create_tag(user: User, device_id: str, body: dict[str, Any]) -> TagInfo:
+    device, access = _access(user, device_id, "tag.write")
+    ensure_writable(device)
+    check_fields(body, {"name", "rev", "message"}, required=("name",))
+    name, rev, message = body.get("name"), body.get("rev") or "HEAD", body.get("message") or ""
+    if not isinstance(rev, str):
+        raise ValidationError("'rev' must be a string.", field="rev", code="wrong_type")
+    if not isinstance(message, str) or len(message) > MAX_MESSAGE:
+        raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
+                              field="message", code="invalid")
+    try:
+        with locked_repo(device) as repo:
+            tag = repo.create_tag(name, rev, message, author_for(user))  # type: ignore[arg-type]
+            _after_ref_move(device, access, "create", {"tag": tag.name, "commit": tag.target})
+    except InvalidChange as exc:
+        raise _invalid(exc) from None
+    except TagExists:
+        raise Conflict(f"A tag named '{name}' already exists.", field="name", code="tag_exists") from None
+    except (RevisionNotFound, AmbiguousRevision) as exc:
+        raise ValidationError(f"'rev' does not name a version: {exc}", field="rev",
+                              code="unknown_revision") from None
+    return tag
+
+
+def delete_tag(user: User, device_id: str, name: str) -> None:
+    device, access = _access(user, device_id, "tag.delete")
+    ensure_writable(device)
+    try:
+        with locked_repo(device) as repo:
+            target = next((t.target for t in repo.list_tags() if t.name == name), None)
+            repo.delete_tag(name)
+            _after_ref_move(device, access, "delete", {"tag": name, "commit": target})
+    except (InvalidChange, RevisionNotFound):
+        raise NotFound(f"No tag named '{name}'.") from None
+
+
+def _after_ref_move(device: Device, access: TeamAccess, action: str, changes: dict[str, Any]) -> None:
+    """Index, audit and commit SQL while the caller still holds the repo's write lock."""
+    commit_index.sync_device(device)
+    audit.record(access.team.id, access.user, action, "device_tag", device.id, changes)
+    db.session.commit()
