@@ -32,8 +32,8 @@ class World:
         return response.get_json()
 
 
-@pytest.fixture
-def world(client, make_user, token_for) -> World:
+@pytest.fixture(name="world")
+def world_fixture(client, make_user, token_for) -> World:
     alice_id, _ = make_user("alice")
     bob_id, _ = make_user("bob")
     carol_id, _ = make_user("carol")

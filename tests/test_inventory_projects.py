@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inventory_helpers import make_device, world  # noqa: F401  (fixture)
+from tests.inventory_helpers import make_device, world_fixture  # noqa: F401  (the `world` fixture)
 from tests.test_api_accounts import assert_error
 
 
