@@ -54,7 +54,7 @@ def test_network_lifecycle(world, project):
         ({"name": "n", "cidr": "10.0.0.0/33"}, "cidr", "invalid_cidr"),
         ({"name": "n", "cidr": "banana"}, "cidr", "invalid_cidr"),
         ({"name": "n", "cidr": "2001:db8::1/64"}, "cidr", "invalid_cidr"),
-        ({"name": "n", "cidr": 10}, "cidr", "required"),
+        ({"name": "n", "cidr": 10}, "cidr", "wrong_type"),
         ({"name": "n"}, "cidr", "required"),
         ({"cidr": "10.0.0.0/8"}, "name", "required"),
         ({"name": "n" * 101, "cidr": "10.0.0.0/8"}, "name", "too_long"),

@@ -43,7 +43,10 @@ def list_query(access: TeamAccess, project: Project) -> Select:
 
 def parse_cidr(value: Any) -> str:
     """The canonical text of a v4 or v6 network; host bits set is refused, not silently masked."""
-    if not isinstance(value, str) or not value.strip():
+    if value is not None and not isinstance(value, str):
+        raise ValidationError("'cidr' must be a string such as 10.0.0.0/24 or 2001:db8::/48.", field="cidr",
+                              code="wrong_type")
+    if not value or not value.strip():
         raise ValidationError("'cidr' is required, e.g. 10.0.0.0/24 or 2001:db8::/48.", field="cidr",
                               code="required")
     text = value.strip()
