@@ -88,6 +88,24 @@ def test_other_team_is_always_404(client, matrix, action, role):
     assert response.get_json()["error"]["code"] == "not_found"
 
 
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_unauthenticated_is_401(client, matrix, action):
+    _, own, _ = matrix
+    method, path, body, _ = ACTIONS[action]
+    response = client.open(path.format(**own), method=method, json=body)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_read_only_token_cannot_write(client, matrix, make_user, token_for):
+    _, own, _ = matrix
+    read_only = bearer(token_for(make_user("reader")[0], ("read",)))
+    for action, (method, path, body, _) in ACTIONS.items():
+        if method != "GET":
+            response = client.open(path.format(**own), method=method, json=body, headers=read_only)
+            assert response.status_code == 403, action
+
+
 def test_every_inventory_permission_is_in_the_matrix():
     from app.services.permissions import ACTION_MIN_ROLE
 

@@ -65,7 +65,10 @@ def test_audit_is_for_admins_and_owners(world, client, make_user, token_for):
     assert_error(world.client.get("/api/v1/teams/net/audit", headers=world.bob), 403)
     assert_error(world.client.get("/api/v1/teams/net/audit", headers=world.carol), 404)
     assert_error(world.client.get("/api/v1/teams/net/audit"), 401)
-    assert_error(world.client.get("/api/v1/teams/net/audit?object_type=user", headers=world.alice), 422)
+    assert_error(world.client.get("/api/v1/teams/net/audit?object_type=No%20Such", headers=world.alice), 422)
+    assert_error(world.client.get("/api/v1/teams/net/audit?object_id=" + "x" * 65, headers=world.alice), 422)
+    tag_events = world.client.get("/api/v1/teams/net/audit?object_type=tag", headers=world.alice).get_json()
+    assert tag_events == {"items": [], "next_cursor": None, "web_url": "http://localhost/teams/net/audit"}
 
 
 def test_audit_pagination_and_request_id(world):
