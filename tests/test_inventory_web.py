@@ -49,6 +49,8 @@ def test_create_project_with_field_errors(web, client):
     assert "Core" in page and "PAR1" in page and "planning" in page
     listed = client.get("/teams/net/projects").get_data(as_text=True)
     assert "Core" in listed
+    dashboard = client.get("/").get_data(as_text=True)
+    assert "Your projects" in dashboard and f'href="{response.headers["Location"]}">Core</a>' in dashboard
 
 
 def test_edit_and_delete_project(app, web, client):

@@ -66,7 +66,9 @@ def dashboard_projects(limit: int = 10) -> list[Project]:
 
 @bp.app_template_global("dashboard_tasks")
 def dashboard_tasks(limit: int = 10) -> list[Task]:
-    stmt = tasks.my_tasks_query(_user(), open_only=True).order_by(Task.due_date, Task.created_at).limit(limit)
+    # Dated tasks first, soonest first; SQLite and PostgreSQL disagree on where NULLs sort by default.
+    stmt = tasks.my_tasks_query(_user(), open_only=True).order_by(
+        Task.due_date.is_(None), Task.due_date, Task.created_at).limit(limit)
     return list(db.session.scalars(stmt))
 
 
