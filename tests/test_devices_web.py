@@ -33,6 +33,8 @@ def test_device_pages_flow(world, client, login, app):
         device_id = db.session.query(Device).one().id
     listing = client.get(f"/projects/{world.project_id}/devices").get_data(as_text=True)
     assert "r1" in listing and "Juniper" in listing
+    overview = client.get(f"/projects/{world.project_id}").get_data(as_text=True)
+    assert f"/devices/{device_id}" in overview and "No devices yet" not in overview
 
     detail = client.get(f"/devices/{device_id}")
     html = detail.get_data(as_text=True)

@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import accounts, auth, devices, errors, teams, versions  # noqa: E402,F401  (registers routes)
+from app.api import (  # noqa: E402,F401  (registers routes)
+    accounts,
+    audit,
+    auth,
+    devices,
+    errors,
+    networks,
+    openapi,
+    projects,
+    search,
+    tasks,
+    teams,
+    versions,
+)

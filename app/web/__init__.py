@@ -13,6 +13,9 @@ def register_web(app: Flask) -> None:
 
     for module in (auth, account, dashboard, teams, devices):
         app.register_blueprint(module.bp)
+    from app.web import inventory
+
+    app.register_blueprint(inventory.bp)
     register_app_handlers(app)
 
     @app.context_processor

@@ -1,0 +1,308 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3 document of the whole API (public).
+
+Hand-maintained as one table of operations (the contract in the spec is fixed, so the table changes
+only when a route is added). A test walks `app.url_map` and fails when a route under /api/v1 is
+missing here, so the document cannot silently fall behind the code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import jsonify
+
+from app.api import bp
+from app.models import DEVICE_STATUSES, PROJECT_STATUSES, TASK_STATUSES
+
+STRING = {"type": "string"}
+NULLABLE_STRING = {"type": "string", "nullable": True}
+LIST_PARAMS = ["limit", "cursor"]
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": STRING, "message": STRING, "field": STRING},
+            }
+        },
+    },
+    "Object": {"type": "object", "additionalProperties": True},
+    "Page": {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
+            "next_cursor": NULLABLE_STRING,
+        },
+    },
+    "TokenInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "scopes": {"type": "array", "items": {"type": "string", "enum": ["read", "write"]}},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "TeamInput": {"type": "object", "additionalProperties": False, "required": ["name"],
+                  "properties": {"name": {"type": "string", "maxLength": 100}}},
+    "MemberInput": {
+        "type": "object", "additionalProperties": False, "required": ["email", "role"],
+        "properties": {"email": STRING, "role": {"type": "string", "enum": ["viewer", "editor", "admin", "owner"]}},
+    },
+    "RoleInput": {"type": "object", "additionalProperties": False, "required": ["role"],
+                  "properties": {"role": {"type": "string", "enum": ["viewer", "editor", "admin", "owner"]}}},
+    "PasswordInput": {"type": "object", "required": ["password"], "properties": {"password": STRING}},
+    "ProjectInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "slug": {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"},
+            "description": {"type": "string", "maxLength": 10000},
+            "status": {"type": "string", "enum": list(PROJECT_STATUSES)},
+            "metadata": {"type": "object", "additionalProperties": True},
+        },
+    },
+    "DeviceInput": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "vendor": {"type": "string", "maxLength": 100},
+            "model": {"type": "string", "maxLength": 100},
+            "serial": {"type": "string", "maxLength": 100},
+            "management_ip": STRING,
+            "location": {"type": "string", "maxLength": 200},
+            "status": {"type": "string", "enum": list(DEVICE_STATUSES)},
+        },
+    },
+    "Vlan": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["vid"],
+        "properties": {
+            "vid": {"type": "integer", "minimum": 1, "maximum": 4094},
+            "name": {"type": "string", "maxLength": 100},
+            "description": {"type": "string", "maxLength": 1000},
+        },
+    },
+    "NetworkInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "maxLength": 100},
+            "cidr": {"type": "string", "description": "A v4 or v6 network, host bits clear: 10.0.0.0/24"},
+            "description": {"type": "string", "maxLength": 10000},
+            "documentation": {"type": "string", "description": "Markdown; raw HTML is not rendered"},
+            "topology_notes": STRING,
+            "vlans": {"type": "array", "items": {"$ref": "#/components/schemas/Vlan"},
+                      "description": "On PATCH, replaces the whole set"},
+        },
+    },
+    "TaskInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "description": STRING,
+            "status": {"type": "string", "enum": list(TASK_STATUSES)},
+            "assignee": {"type": "string", "nullable": True, "description": "username of a team member"},
+            "due_date": {"type": "string", "format": "date", "nullable": True},
+            "device_id": {"type": "string", "nullable": True, "description": "a device of the same project"},
+        },
+    },
+    "CommentInput": {"type": "object", "additionalProperties": False, "required": ["body"],
+                     "properties": {"body": STRING}},
+    "VersionInput": {
+        "type": "object",
+        "required": ["message"],
+        "properties": {
+            "message": STRING,
+            "configs": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+            "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
+            "parent": STRING,
+        },
+    },
+    "TagInput": {"type": "object", "required": ["name", "rev"],
+                 "properties": {"name": STRING, "rev": STRING, "message": STRING}},
+    "PhotoInput": {"type": "object", "required": ["file"],
+                   "properties": {"file": {"type": "string", "format": "binary"}, "caption": STRING}},
+}
+
+QUERY_PARAMS: dict[str, dict[str, Any]] = {
+    "limit": {"description": "page size, 1-200 (default 50)", "schema": {"type": "integer", "minimum": 1,
+                                                                          "maximum": 200}},
+    "cursor": {"description": "opaque cursor from next_cursor", "schema": STRING},
+    "cascade": {"description": "also delete the project's devices and their repositories",
+                "schema": {"type": "boolean"}},
+    "status": {"description": "only this status", "schema": STRING},
+    "assignee": {"description": "only tasks assigned to this username", "schema": STRING},
+    "q": {"description": "search text", "schema": STRING, "required": True},
+    "object_type": {"description": "only events on this type of object", "schema": STRING},
+    "object_id": {"description": "only events on this object", "schema": STRING},
+    "path": {"description": "only commits touching this path", "schema": STRING},
+    "from": {"description": "base revision", "schema": STRING, "required": True},
+    "to": {"description": "target revision", "schema": STRING, "required": True},
+}
+
+# (method, path, summary, tag, request schema or None, success status, query parameters)
+OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
+    ("get", "/api/v1/openapi.json", "This OpenAPI document", "meta", None, 200, []),
+    # accounts
+    ("post", "/api/v1/tokens", "Create a personal access token (HTTP Basic)", "accounts", "TokenInput", 201, []),
+    ("get", "/api/v1/tokens", "List your tokens (without secrets)", "accounts", None, 200, []),
+    ("delete", "/api/v1/tokens/{token_id}", "Revoke a token", "accounts", None, 204, []),
+    ("get", "/api/v1/me", "The caller and their teams", "accounts", None, 200, []),
+    ("delete", "/api/v1/me", "Request deletion of your account", "accounts", "PasswordInput", 202, []),
+    ("post", "/api/v1/export", "Start a data export", "accounts", None, 202, []),
+    ("get", "/api/v1/export/{export_id}", "Status and download_url of an export", "accounts", None, 200, []),
+    ("get", "/api/v1/me/tasks", "Tasks assigned to you across teams", "tasks", None, 200,
+     ["status", *LIST_PARAMS]),
+    # teams
+    ("get", "/api/v1/teams", "Your teams", "teams", None, 200, []),
+    ("post", "/api/v1/teams", "Create a team", "teams", "TeamInput", 201, []),
+    ("get", "/api/v1/teams/{slug}", "A team with plan and limits", "teams", None, 200, []),
+    ("get", "/api/v1/teams/{slug}/members", "Members with roles", "teams", None, 200, []),
+    ("post", "/api/v1/teams/{slug}/members", "Add a member or send an invitation", "teams", "MemberInput", 201, []),
+    ("patch", "/api/v1/teams/{slug}/members/{username}", "Change a member's role", "teams", "RoleInput", 200, []),
+    ("delete", "/api/v1/teams/{slug}/members/{username}", "Remove a member", "teams", None, 204, []),
+    ("get", "/api/v1/teams/{slug}/search", "Search projects, devices, networks and tasks", "search", None, 200,
+     ["q", "limit"]),
+    ("get", "/api/v1/teams/{slug}/audit", "The team's audit trail (admins, owners)", "audit", None, 200,
+     ["object_type", "object_id", *LIST_PARAMS]),
+    # projects
+    ("get", "/api/v1/teams/{slug}/projects", "List projects", "projects", None, 200, LIST_PARAMS),
+    ("post", "/api/v1/teams/{slug}/projects", "Create a project", "projects", "ProjectInput", 201, []),
+    ("get", "/api/v1/projects/{project_id}", "A project", "projects", None, 200, []),
+    ("patch", "/api/v1/projects/{project_id}", "Update a project", "projects", "ProjectInput", 200, []),
+    ("delete", "/api/v1/projects/{project_id}", "Delete a project (409 with devices unless cascade)", "projects",
+     None, 204, ["cascade"]),
+    # devices
+    ("get", "/api/v1/projects/{project_id}/devices", "List devices", "devices", None, 200, LIST_PARAMS),
+    ("post", "/api/v1/projects/{project_id}/devices", "Create a device and its repository", "devices",
+     "DeviceInput", 201, []),
+    ("get", "/api/v1/devices/{device_id}", "A device", "devices", None, 200, []),
+    ("patch", "/api/v1/devices/{device_id}", "Update a device", "devices", "DeviceInput", 200, []),
+    ("delete", "/api/v1/devices/{device_id}", "Delete a device and its repository", "devices", None, 204, []),
+    # networks
+    ("get", "/api/v1/projects/{project_id}/networks", "List networks", "networks", None, 200, LIST_PARAMS),
+    ("post", "/api/v1/projects/{project_id}/networks", "Create a network with VLANs", "networks", "NetworkInput",
+     201, []),
+    ("get", "/api/v1/networks/{network_id}", "A network with its VLANs", "networks", None, 200, []),
+    ("patch", "/api/v1/networks/{network_id}", "Update a network", "networks", "NetworkInput", 200, []),
+    ("delete", "/api/v1/networks/{network_id}", "Delete a network", "networks", None, 204, []),
+    # tasks
+    ("get", "/api/v1/projects/{project_id}/tasks", "List tasks", "tasks", None, 200,
+     ["status", "assignee", *LIST_PARAMS]),
+    ("post", "/api/v1/projects/{project_id}/tasks", "Create a task", "tasks", "TaskInput", 201, []),
+    ("get", "/api/v1/tasks/{task_id}", "A task", "tasks", None, 200, []),
+    ("patch", "/api/v1/tasks/{task_id}", "Update a task", "tasks", "TaskInput", 200, []),
+    ("delete", "/api/v1/tasks/{task_id}", "Delete a task", "tasks", None, 204, []),
+    ("get", "/api/v1/tasks/{task_id}/comments", "List comments", "tasks", None, 200, LIST_PARAMS),
+    ("post", "/api/v1/tasks/{task_id}/comments", "Comment on a task", "tasks", "CommentInput", 201, []),
+    # versions (the git side)
+    ("post", "/api/v1/devices/{device_id}/versions", "Commit a new version", "versions", "VersionInput", 201, []),
+    ("get", "/api/v1/devices/{device_id}/versions", "History, newest first", "versions", None, 200,
+     ["path", *LIST_PARAMS]),
+    ("get", "/api/v1/devices/{device_id}/versions/{rev}", "A version with configs, ports, photos", "versions",
+     None, 200, []),
+    ("get", "/api/v1/devices/{device_id}/versions/{rev}/files/{path}", "Raw bytes of one file", "versions",
+     None, 200, []),
+    ("get", "/api/v1/devices/{device_id}/diff", "Compare two versions", "versions", None, 200, ["from", "to"]),
+    ("post", "/api/v1/devices/{device_id}/photos", "Add a photo", "versions", "PhotoInput", 201, []),
+    ("post", "/api/v1/devices/{device_id}/tags", "Name a version", "versions", "TagInput", 201, []),
+    ("get", "/api/v1/devices/{device_id}/tags", "Named versions", "versions", None, 200, []),
+    ("delete", "/api/v1/devices/{device_id}/tags/{name}", "Delete a named version (admin)", "versions", None, 204,
+     []),
+    ("post", "/api/v1/devices/{device_id}/archive", "Archive: history stays, writes answer 409", "devices", None,
+     200, []),
+    ("post", "/api/v1/devices/{device_id}/unarchive", "Make an archived device writable again", "devices", None,
+     200, []),
+]
+
+ERRORS = {
+    "400": "Malformed request",
+    "401": "No or bad credentials",
+    "403": "Seen but not allowed",
+    "404": "Missing, or not visible to the caller",
+    "409": "Conflict",
+    "422": "Valid JSON, invalid content (the field is named)",
+}
+
+_PARAM = re.compile(r"\{([^}]+)\}")
+
+
+def _operation(method: str, path: str, summary: str, tag: str, schema: str | None, status: int,
+               query: list[str]) -> dict[str, Any]:
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": STRING} for name in _PARAM.findall(path)
+    ]
+    for name in query:
+        spec = QUERY_PARAMS[name]
+        parameters.append({"name": name, "in": "query", "required": spec.get("required", False),
+                           "description": spec["description"], "schema": spec["schema"]})
+    responses: dict[str, Any] = {}
+    if status == 204:
+        responses["204"] = {"description": "Done; no content"}
+    else:
+        page = "limit" in query and "cursor" in query
+        ref = "#/components/schemas/Page" if page else "#/components/schemas/Object"
+        responses[str(status)] = {"description": "Success",
+                                  "content": {"application/json": {"schema": {"$ref": ref}}}}
+    for code, text in ERRORS.items():
+        responses[code] = {"description": text, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Error"}}}}
+    op: dict[str, Any] = {
+        "operationId": f"{method}_{re.sub(r'[^a-zA-Z0-9]+', '_', path[len('/api/v1/'):]).strip('_')}",
+        "summary": summary,
+        "tags": [tag],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if schema:
+        content_type = "multipart/form-data" if schema == "PhotoInput" else "application/json"
+        op["requestBody"] = {"required": True, "content": {
+            content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
+    if path == "/api/v1/openapi.json":
+        op["security"] = []
+    elif path == "/api/v1/tokens" and method == "post":
+        op["security"] = [{"basicAuth": []}]
+    return op
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, tag, schema, status, query in OPERATIONS:
+        paths.setdefault(path, {})[method] = _operation(method, path, summary, tag, schema, status, query)
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "InfraTrace API",
+            "version": "1",
+            "description": "Projects, devices, networks, tasks and every version of each device's configuration. "
+                           "Lists are paginated with ?limit= and an opaque ?cursor=; errors are "
+                           '{"error": {"code", "message"}}.',
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer",
+                               "description": "A personal access token"},
+                "basicAuth": {"type": "http", "scheme": "basic"},
+            },
+            "schemas": SCHEMAS,
+        },
+    }
+
+
+@bp.get("/openapi.json", endpoint="openapi")
+def openapi():  # type: ignore[no-untyped-def]
+    return jsonify(document())
