@@ -8,7 +8,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from app.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after commit: a request that commits and then renders needs no reload queries.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # Only explicit per-route limits apply (login, token creation, git auth); storage is set per app.

@@ -18,6 +18,7 @@ from pygit2.enums import ObjectType, SortMode
 
 from . import diff as diffing
 from .canonical import canonical_json
+from .durability import flush_filesystem
 from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
 from .lock import DEFAULT_TIMEOUT, flock_exclusive
@@ -49,8 +50,8 @@ CONFIGS_DIR = "configs"
 REPO_CONFIG = {
     # Pushed objects are checked like `git fsck` before any ref moves.
     "receive.fsckObjects": True,
-    # The git CLI (receive-pack, gc) fsyncs objects and refs; libgit2 writes are fsynced by the
-    # process-wide option gitstore sets on import.
+    # The git CLI (receive-pack, gc) fsyncs objects and refs; libgit2 writes are made durable by
+    # gitstore's own barriers (durability.flush_filesystem) before and after each ref move.
     "core.fsync": "committed",
     # No git process may start a writer behind our lock (see lock.remove_stale_git_locks):
     # housekeeping is a scheduled job that takes the lock, never an automatic gc.
@@ -239,9 +240,11 @@ class DeviceRepo(TagsMixin):
             oid = self.raw.create_commit(
                 None, author_sig, committer(now), text, tree_id, [parent.id] if parent else []
             )
+            flush_filesystem(self.path)  # every object is on disk before a ref can name it
             # The CAS: `current` was read under the flock every writer holds, so main still
             # points there. force=False on the first commit refuses a main someone else created.
             self.raw.references.create(MAIN_REF, oid, force=current is not None)
+            flush_filesystem(self.path)  # the new head survives a power cut once we return
         new_tree = self.raw[oid].tree
         return CommitResult(
             str(oid), current, True, _utc(now), diffing.file_changes(self.raw, old_tree, new_tree)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pygit2
 from pygit2.enums import ObjectType
 
 from .canonical import natural_key
+from .durability import flush_filesystem
 from .errors import InvalidChange, RevisionNotFound, TagExists
 from .identity import clean_message, signature
 from .models import TagInfo
@@ -45,6 +47,7 @@ class TagsMixin:
     """Tag operations of DeviceRepo (kept apart to keep each module about one thing)."""
 
     raw: pygit2.Repository
+    path: Path
 
     def write_lock(self) -> AbstractContextManager[None]:  # provided by DeviceRepo
         raise NotImplementedError
@@ -58,7 +61,12 @@ class TagsMixin:
         with self.write_lock():
             if self.raw.references.get(TAG_PREFIX + name) is not None:
                 raise TagExists(name)
-            self.raw.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, tagger_sig, text)
+            # The tag object is written first and flushed, then the ref: libgit2's create_tag
+            # would write both in one call, leaving no place for the durability barrier between.
+            tag_id = self.raw.odb.write(ObjectType.TAG, _tag_object(name, target, tagger_sig, text))
+            flush_filesystem(self.path)
+            self.raw.references.create(TAG_PREFIX + name, tag_id)
+            flush_filesystem(self.path)
         return self._tag_info(name)
 
     def list_tags(self) -> list[TagInfo]:
@@ -78,6 +86,7 @@ class TagsMixin:
             if ref is None:
                 raise RevisionNotFound(f"no tag {name!r}")
             ref.delete()
+            flush_filesystem(self.path)
 
     def _tag_names(self) -> Iterator[str]:
         for refname in self.raw.references:
@@ -101,3 +110,13 @@ class TagsMixin:
                 datetime.fromtimestamp(tagger.time, tz=UTC) if tagger else None,
             )
         return TagInfo(name, str(commit.id), "", None, None)
+
+
+def _tag_object(name: str, target: str, tagger: pygit2.Signature, message: str) -> bytes:
+    """The raw bytes of an annotated tag object on a commit, exactly as git writes one."""
+    offset = tagger.offset
+    sign = "-" if offset < 0 else "+"
+    zone = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+    header = (f"object {target}\ntype commit\ntag {name}\n"
+              f"tagger {tagger.name} <{tagger.email}> {tagger.time} {zone}\n\n")
+    return (header + message).encode("utf-8")
