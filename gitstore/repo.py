@@ -212,7 +212,8 @@ class DeviceRepo(TagsMixin):
     ) -> CommitResult:
         """Commit `changes` on main, compare-and-swap.
 
-        With `expected_parent`, ConflictError(current head) unless main still points there.
+        With `expected_parent` (a full commit id), ConflictError(current head) unless main
+        still points there.
         Without it, the write is built on the head read under the lock, so none is ever lost.
         A write that leaves the tree as it is makes no commit (`changed=False`).
         """

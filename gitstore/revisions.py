@@ -10,9 +10,10 @@ from .errors import AmbiguousRevision, RevisionNotFound
 
 MAIN_REF = "refs/heads/main"
 TAG_PREFIX = "refs/tags/"
-_FULL_ID = re.compile(r"[0-9a-f]{40}")
+FULL_ID = re.compile(r"[0-9a-f]{40}")
 _SHORT_ID = re.compile(r"[0-9a-f]{4,39}")
-_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+# White space and control characters: never part of a revision or a tag name.
+UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
 
 
 def head(repo: pygit2.Repository) -> str | None:
@@ -40,7 +41,7 @@ def resolve(repo: pygit2.Repository, rev: str) -> str:
         or len(rev) > 255
         or rev.startswith("-")
         or ".." in rev
-        or _UNSAFE.search(rev)
+        or UNSAFE_CHARS.search(rev)
     ):
         raise RevisionNotFound(f"invalid revision {rev!r}")
     if rev in ("HEAD", "main"):
@@ -49,7 +50,7 @@ def resolve(repo: pygit2.Repository, rev: str) -> str:
             raise RevisionNotFound("the repository has no commit")
         return current
     lowered = rev.lower()
-    if _FULL_ID.fullmatch(lowered):
+    if FULL_ID.fullmatch(lowered):
         obj = repo.get(lowered)
         if obj is None:
             raise RevisionNotFound(f"no commit {rev}")

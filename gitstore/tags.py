@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -14,7 +13,7 @@ from .canonical import natural_key
 from .errors import InvalidChange, RevisionNotFound, TagExists
 from .identity import clean_message, signature
 from .models import TagInfo
-from .revisions import TAG_PREFIX, resolve
+from .revisions import FULL_ID, TAG_PREFIX, UNSAFE_CHARS, resolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -22,7 +21,8 @@ if TYPE_CHECKING:
 
     from .models import Author
 
-_FULL_ID = re.compile(r"[0-9a-fA-F]{40}")
+# Names that `resolve` (and git) read as something else than a tag.
+_RESERVED = frozenset({"HEAD", "main", "@"})
 
 
 def validate_tag_name(name: str) -> str:
@@ -32,8 +32,9 @@ def validate_tag_name(name: str) -> str:
         or not name
         or len(name) > 100
         or name.startswith("-")
-        or name in ("HEAD", "main")
-        or _FULL_ID.fullmatch(name)
+        or name in _RESERVED
+        or UNSAFE_CHARS.search(name)  # the C check stops at NUL: "a\0b" would pass as "a"
+        or FULL_ID.fullmatch(name.lower())
         or not pygit2.reference_is_valid_name(TAG_PREFIX + name)
     ):
         raise InvalidChange("name", f"invalid tag name {name!r}")
