@@ -13,6 +13,9 @@ def register_web(app: Flask) -> None:
 
     for module in (auth, account, dashboard, teams):
         app.register_blueprint(module.bp)
+    from app import githttp
+
+    githttp.init_app(app)
     register_app_handlers(app)
 
     @app.context_processor
