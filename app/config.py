@@ -32,6 +32,8 @@ class Config:
     max_config_bytes: int = 10 * MIB
     max_request_bytes: int = 32 * MIB
     max_push_bytes: int = 64 * MIB
+    # Upper bound on one git process (clone, fetch or push) started for a request.
+    git_timeout_seconds: int = 600
     bcrypt_rounds: int = 12
     testing: bool = False
 

@@ -9,13 +9,12 @@ from app.api.errors import register_app_handlers
 
 
 def register_web(app: Flask) -> None:
-    from app.web import account, auth, dashboard, devices, teams
+    from app import githttp
+    from app.web import account, auth, dashboard, devices, inventory, teams
 
-    for module in (auth, account, dashboard, teams, devices):
+    for module in (auth, account, dashboard, teams, devices, inventory):
         app.register_blueprint(module.bp)
-    from app.web import inventory
-
-    app.register_blueprint(inventory.bp)
+    githttp.init_app(app)
     register_app_handlers(app)
 
     @app.context_processor

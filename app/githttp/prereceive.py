@@ -1,0 +1,303 @@
+"""The pre-receive check of a push: which refs may move, and what every new commit may hold.
+
+git runs this file (through the hook script in the service-owned hooks directory, see hooks.py)
+after the pushed objects landed in the quarantine directory and before any ref moves. A non-zero
+exit makes git refuse every ref of the push and delete the quarantine, so a refused push leaves
+the repository as it was. What we print on stderr reaches the pusher as `remote: ...` lines.
+
+It runs as a script (`python .../prereceive.py`), not as `-m app.githttp.prereceive`: importing
+the `app` package loads Flask and SQLAlchemy (most of a second per push); this file needs only
+gitstore and pygit2. The rules come from gitstore, so a push is validated exactly as an API write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+if __package__ in (None, ""):
+    # Run as a script: the project root replaces this file's folder on the path, so our modules
+    # cannot shadow anything and `gitstore` is importable.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import pygit2  # noqa: E402
+from pygit2.enums import FileMode, ObjectType, SortMode  # noqa: E402
+
+from gitstore import (  # noqa: E402
+    InvalidChange,
+    canonical_json,
+    validate_config_name,
+    validate_device_json,
+    validate_photos,
+    validate_ports,
+    validate_tag_name,
+)
+
+MAIN_REF = "refs/heads/main"
+TAG_PREFIX = "refs/tags/"
+ZERO_ID = "0" * 40
+DEVICE_FILE, PORTS_FILE, PHOTOS_FILE, CONFIGS_DIR = "device.json", "ports.json", "photos.json", "configs"
+JSON_VALIDATORS = {DEVICE_FILE: validate_device_json, PORTS_FILE: validate_ports, PHOTOS_FILE: validate_photos}
+REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+MAX_REPORTED = 20
+LAYOUT_HINT = "allowed: device.json, configs/<name>, ports.json, photos.json"
+CANONICAL_HINT = (
+    "not in canonical form: InfraTrace stores JSON with sorted keys, two-space indent, one item per "
+    "line and a final newline (ports in natural name order, VLAN lists sorted), so equal content "
+    "always has the same bytes"
+)
+
+
+class Refused(Exception):
+    """One reason to refuse the push, worded for the person who pushed."""
+
+
+@dataclass
+class Limits:
+    max_file_bytes: int
+    allow_tag_delete: bool
+
+
+@dataclass
+class Update:
+    old: str
+    new: str
+    ref: str
+
+
+def parse_updates(lines: Iterable[str]) -> list[Update]:
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append(Update(*parts))
+    return updates
+
+
+@dataclass
+class Checker:
+    """Validates one push against a repository opened with the quarantined objects visible."""
+
+    repo: pygit2.Repository
+    limits: Limits
+    errors: list[str] = field(default_factory=list)
+    _good_blobs: set[tuple[str, str]] = field(default_factory=set)
+    _good_trees: set[str] = field(default_factory=set)
+
+    def run(self, updates: list[Update]) -> list[str]:
+        new_main = self._current_main()
+        for update in updates:
+            if update.ref == MAIN_REF and update.new != ZERO_ID:
+                new_main = update.new
+        for update in updates:
+            try:
+                self._check_ref(update, new_main)
+            except Refused as exc:
+                self.errors.append(str(exc))
+        if not self.errors:
+            self._check_new_commits([u.new for u in updates if u.new != ZERO_ID])
+        return self.errors
+
+    # -- refs ---------------------------------------------------------------------------------
+
+    def _current_main(self) -> str | None:
+        ref = self.repo.references.get(MAIN_REF)
+        return None if ref is None else str(ref.target)
+
+    def _commit(self, oid: str, what: str) -> pygit2.Commit:
+        obj = self.repo.get(oid)
+        if obj is None:
+            raise Refused(f"{what}: object {oid[:12]} is missing")
+        try:
+            return obj.peel(pygit2.Commit)
+        except (pygit2.InvalidSpecError, ValueError, pygit2.GitError):
+            raise Refused(f"{what}: {oid[:12]} is not a commit") from None
+
+    def _check_ref(self, update: Update, new_main: str | None) -> None:
+        ref, old, new = update.ref, update.old, update.new
+        if ref == MAIN_REF:
+            if new == ZERO_ID:
+                raise Refused("main: deleting main is not allowed")
+            commit = self._commit(new, "main")
+            if self.repo[new].type != ObjectType.COMMIT:
+                raise Refused("main: must point at a commit, not a tag")
+            if old != ZERO_ID and old != new and not self.repo.descendant_of(commit.id, pygit2.Oid(hex=old)):
+                raise Refused(
+                    "main: non-fast-forward update refused: history is never rewritten; "
+                    "fetch, rebase or merge onto the current main, and push again"
+                )
+            return
+        if ref.startswith(TAG_PREFIX):
+            name = ref[len(TAG_PREFIX):]
+            try:
+                validate_tag_name(name)
+            except InvalidChange as exc:
+                raise Refused(f"{ref}: {exc.message}") from None
+            if new == ZERO_ID:
+                if not self.limits.allow_tag_delete:
+                    raise Refused(f"{ref}: deleting a tag needs the admin role")
+                return
+            if old != ZERO_ID:
+                raise Refused(f"{ref}: the tag already exists; named versions are never moved")
+            target = self._commit(new, ref)
+            if new_main is None or (
+                str(target.id) != new_main and not self.repo.descendant_of(pygit2.Oid(hex=new_main), target.id)
+            ):
+                raise Refused(f"{ref}: a tag must name a commit of main")
+            return
+        raise Refused(f"{ref}: only refs/heads/main and tags (refs/tags/*) may be pushed")
+
+    # -- commits ------------------------------------------------------------------------------
+
+    def _check_new_commits(self, tips: list[str]) -> None:
+        walker = self.repo.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        pushed = False
+        for tip in tips:
+            obj = self.repo.get(tip)
+            if obj is not None and obj.type == ObjectType.COMMIT:
+                walker.push(obj.id)
+                pushed = True
+        if not pushed:
+            return
+        for name in self.repo.references:
+            try:
+                walker.hide(self.repo.references[name].peel(pygit2.Commit).id)
+            except (pygit2.InvalidSpecError, ValueError, pygit2.GitError, KeyError):
+                continue
+        for commit in walker:
+            self._check_commit(commit)
+            if len(self.errors) >= MAX_REPORTED:
+                return
+
+    def _check_commit(self, commit: pygit2.Commit) -> None:
+        subject = commit.message.split("\n", 1)[0][:60]
+        where = f"commit {str(commit.id)[:12]} ({subject})"
+        tree = commit.tree
+        if str(tree.id) in self._good_trees:
+            return
+        before = len(self.errors)
+        names = {entry.name for entry in tree}
+        if DEVICE_FILE not in names:
+            self.errors.append(f"{where}: {DEVICE_FILE} is missing; every version holds the device metadata")
+        for entry in tree:
+            path = entry.name
+            if path in JSON_VALIDATORS:
+                self._check_json(where, path, entry)
+            elif path == CONFIGS_DIR:
+                if entry.filemode != FileMode.TREE:
+                    self.errors.append(f"{where}: {CONFIGS_DIR} must be a directory")
+                else:
+                    self._check_configs(where, self.repo[entry.id], CONFIGS_DIR + "/")
+            else:
+                self.errors.append(f"{where}: {path}: outside the repository layout ({LAYOUT_HINT})")
+        if len(self.errors) == before:
+            self._good_trees.add(str(tree.id))
+
+    def _size(self, oid: pygit2.Oid) -> int:
+        return self.repo.odb.read_header(oid)[1]
+
+    def _check_size(self, where: str, path: str, oid: pygit2.Oid) -> bool:
+        size = self._size(oid)
+        if size > self.limits.max_file_bytes:
+            self.errors.append(
+                f"{where}: {path}: {size} bytes is over the limit of {self.limits.max_file_bytes} bytes per file"
+            )
+            return False
+        return True
+
+    def _check_json(self, where: str, path: str, entry: pygit2.Object) -> None:
+        if entry.filemode not in REGULAR_FILES:
+            self.errors.append(f"{where}: {path}: must be a regular file")
+            return
+        key = (path, str(entry.id))
+        if key in self._good_blobs:
+            return
+        if not self._check_size(where, path, entry.id):
+            return
+        data = self.repo[entry.id].data
+        try:
+            parsed = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        except (UnicodeDecodeError, ValueError) as exc:
+            self.errors.append(f"{where}: {path}: not valid JSON ({exc})")
+            return
+        try:
+            clean = JSON_VALIDATORS[path](parsed)
+            canonical = canonical_json(clean)
+        except InvalidChange as exc:
+            self.errors.append(f"{where}: {path}: {exc.field}: {exc.message}")
+            return
+        except (TypeError, ValueError) as exc:
+            self.errors.append(f"{where}: {path}: {exc}")
+            return
+        if canonical != data:
+            self.errors.append(f"{where}: {path}: {CANONICAL_HINT}")
+            return
+        self._good_blobs.add(key)
+
+    def _check_configs(self, where: str, tree: pygit2.Tree, prefix: str) -> None:
+        for entry in tree:
+            path = prefix + entry.name
+            if entry.filemode == FileMode.TREE:
+                self._check_configs(where, self.repo[entry.id], path + "/")
+                continue
+            if entry.filemode not in REGULAR_FILES:
+                kind = "a symbolic link" if entry.filemode == FileMode.LINK else "a submodule"
+                self.errors.append(f"{where}: {path}: {kind} is not allowed, only regular files")
+                continue
+            key = ("config:" + path, str(entry.id))
+            if key in self._good_blobs:
+                continue
+            try:
+                validate_config_name(path[len(CONFIGS_DIR) + 1:])
+            except InvalidChange as exc:
+                self.errors.append(f"{where}: {path}: {exc.message}")
+                continue
+            if self._check_size(where, path, entry.id):
+                self._good_blobs.add(key)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+def open_with_quarantine(git_dir: str, env: dict[str, str]) -> pygit2.Repository:
+    """The repository, with the objects of this push (still in quarantine) readable too."""
+    flags = pygit2.enums.RepositoryOpenFlag.NO_SEARCH | pygit2.enums.RepositoryOpenFlag.BARE
+    repo = pygit2.Repository(git_dir, flags)
+    quarantine = env.get("GIT_QUARANTINE_PATH") or env.get("GIT_OBJECT_DIRECTORY")
+    if quarantine:
+        repo.odb.add_disk_alternate(os.path.abspath(quarantine))
+    return repo
+
+
+def main() -> int:
+    env = dict(os.environ)
+    try:
+        limits = Limits(
+            max_file_bytes=int(env["INFRATRACE_MAX_FILE_BYTES"]),
+            allow_tag_delete=env.get("INFRATRACE_ALLOW_TAG_DELETE") == "1",
+        )
+    except (KeyError, ValueError):
+        print("InfraTrace: push refused: the push check is not configured", file=sys.stderr)
+        return 1
+    updates = parse_updates(sys.stdin.read().splitlines())
+    repo = open_with_quarantine(env.get("GIT_DIR", "."), env)
+    try:
+        errors = Checker(repo, limits).run(updates)
+    finally:
+        repo.free()
+    if not errors:
+        return 0
+    print("InfraTrace refused this push; nothing was changed:", file=sys.stderr)
+    for line in errors[:MAX_REPORTED]:
+        print(f"  {line}", file=sys.stderr)
+    if len(errors) > MAX_REPORTED:
+        print(f"  ... and more problems after these {MAX_REPORTED}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""A push and an API write racing for the same device, 100 rounds: neither is ever lost."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import CommitRecord, Device, User
+from app.services import commit_index, repos
+from gitstore import Changes, DeviceRepo
+from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
+from tests.githttp_fixtures import device_path, repo_url, run_git
+
+ROUNDS = 100
+
+
+def api_write(app, device_id: str, user_id: str, n: int) -> None:
+    """What the versions API does: commit under the repo's lock, then index, then commit SQL."""
+    with app.app_context():
+        device = db.session.get(Device, device_id)
+        author = repos.author_for(db.session.get(User, user_id))
+        with repos.open_repo(device) as repo, repo.write_lock():
+            repo.commit_version(Changes(configs={f"api-{n}": f"api write {n}\n".encode()}), author, f"API {n}")
+            commit_index.sync_device(device)
+            db.session.commit()
+        db.session.remove()
+
+
+def _commit_on_origin(work, n: int) -> None:
+    """Local main = origin/main plus one commit adding configs/push-<n> (what a rebase would make).
+
+    Built in-process with pygit2 so each round costs one `git push` (and a `git fetch` when the
+    API write won the race), which keeps 100 rounds fast.
+    """
+    import pygit2
+
+    repo = pygit2.Repository(str(work))
+    try:
+        base = repo.references["refs/remotes/origin/main"].peel(pygit2.Commit)
+        blob = repo.create_blob(f"pushed {n}\n".encode())
+        configs = base.tree["configs"] if "configs" in base.tree else None
+        builder = repo.TreeBuilder(repo[configs.id]) if configs is not None else repo.TreeBuilder()
+        builder.insert(f"push-{n}", blob, pygit2.enums.FileMode.BLOB)
+        root = repo.TreeBuilder(base.tree)
+        root.insert("configs", builder.write(), pygit2.enums.FileMode.TREE)
+        who = pygit2.Signature("Someone", "someone@example.com")
+        commit = repo.create_commit(None, who, who, f"Push {n}", root.write(), [base.id])
+        repo.references.create("refs/heads/main", commit, force=True)
+    finally:
+        repo.free()
+
+
+@pytest.mark.slow
+def test_push_and_api_write_race_without_losses(app, world, server, git_home, tmp_path):
+    work = tmp_path / "w"
+    run_git(git_home, "clone", "-q", "--bare", repo_url(server, "editor", world.tokens["editor"]), str(work))
+    run_git(git_home, "config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*", cwd=work)
+    run_git(git_home, "fetch", "-q", "origin", cwd=work)
+    retries = 0
+    for n in range(ROUNDS):
+        _commit_on_origin(work, n)
+        writer = threading.Thread(target=api_write, args=(app, world.device_id, world.users["editor"], n))
+        writer.start()
+        pushed = run_git(git_home, "push", "-q", "origin", "main", cwd=work, check=False)
+        writer.join(timeout=60)
+        while pushed.returncode != 0:
+            # Lost the race to the API write: the push was refused whole; rebuild on the new head.
+            assert "rejected" in pushed.stderr, pushed.stderr
+            retries += 1
+            run_git(git_home, "fetch", "-q", "origin", cwd=work)
+            _commit_on_origin(work, n)
+            pushed = run_git(git_home, "push", "-q", "origin", "main", cwd=work, check=False)
+        run_git(git_home, "fetch", "-q", "origin", cwd=work)
+
+    with DeviceRepo.open(device_path(app, world.device_id)) as repo:
+        snapshot = repo.read("main")
+        head = repo.head()
+        git_count = len(repo.commits_between(None, head))
+    names = set(snapshot.configs)
+    assert {f"push-{n}" for n in range(ROUNDS)} <= names
+    assert {f"api-{n}" for n in range(ROUNDS)} <= names
+    assert git_count == 1 + 2 * ROUNDS
+    with app.app_context():
+        device = db.session.get(Device, world.device_id)
+        assert device.head_commit == head
+        indexed = db.session.scalar(select(func.count(CommitRecord.id)).where(CommitRecord.device_id == device.id))
+        assert indexed == git_count == device.version_count
