@@ -132,8 +132,8 @@ def _time_clone(url: str, dest: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - started
 
 
-def run_clone_bench(quick: bool) -> dict[str, float]:
-    commits = 2_000 if quick else 10_000
+def run_clone_bench(quick: bool, commits: int | None = None) -> dict[str, float]:
+    commits = commits or (2_000 if quick else 10_000)
     rounds = 3
     work = Path(tempfile.mkdtemp(prefix="infratrace-bench-clone-"))
     servers: list[subprocess.Popen] = []
