@@ -20,6 +20,28 @@ from app.models import Base
 from tests.helpers import PASSWORD, get_csrf
 
 
+def _per_worker(database_url: str, redis_url: str | None) -> tuple[str, str | None]:
+    """Under pytest-xdist each worker gets its own PostgreSQL database and Redis db number."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return database_url, redis_url
+    number = int(worker.removeprefix("gw"))
+    if database_url.startswith("postgresql"):
+        base, _, name = database_url.rpartition("/")
+        worker_db = f"{name}_{worker}"
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            exists = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": worker_db})
+            if exists.first() is None:
+                connection.execute(text(f'CREATE DATABASE "{worker_db}"'))
+        engine.dispose()
+        database_url = f"{base}/{worker_db}"
+    if redis_url:
+        base, _, db_number = redis_url.rpartition("/")
+        redis_url = f"{base}/{(int(db_number or 0) + 10 + number) % 16}"
+    return database_url, redis_url
+
+
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as connection:
@@ -31,11 +53,12 @@ def _reset_postgres(url: str) -> None:
 @pytest.fixture(scope="session")
 def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     data_dir = tmp_path_factory.mktemp("data")
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}"
+    database_url, redis_url = _per_worker(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'test.db'}", os.environ.get("REDIS_URL") or None
+    )
     if database_url.startswith("postgresql"):
         _reset_postgres(database_url)
     upgrade(database_url)
-    redis_url = os.environ.get("REDIS_URL") or None
     if redis_url:
         import redis
 
