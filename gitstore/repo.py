@@ -347,9 +347,9 @@ class DeviceRepo(TagsMixin):
             return False
         return old == new or self.raw.descendant_of(new, old)
 
-    def photo_shas(self, tips: list[str], exclude: list[str] | None = None) -> set[str]:
-        """sha256 of every photo referenced by photos.json in commits reachable from `tips` but
-        not from `exclude` (ids that are not in the repo are ignored): what a mirror must hold."""
+    def photo_shas(self, tips: list[str], exclude: list[str] | None = None) -> dict[str, str]:
+        """{sha256: content type} of every photo referenced by photos.json in commits reachable
+        from `tips` but not from `exclude` (ids not in the repo are ignored): what a mirror must hold."""
         walker = self.raw.walk(None, SortMode.NONE)
         pushed = False
         for tip in tips:
@@ -358,12 +358,12 @@ class DeviceRepo(TagsMixin):
                 walker.push(commit)
                 pushed = True
         if not pushed:
-            return set()
+            return {}
         for old in exclude or []:
             commit = self._peeled_commit(old)
             if commit is not None:
                 walker.hide(commit)
-        shas: set[str] = set()
+        shas: dict[str, str] = {}
         seen_blobs: set[pygit2.Oid] = set()
         for commit in walker:
             blob_id = _entry_id(commit.tree, PHOTOS_FILE)
@@ -374,7 +374,9 @@ class DeviceRepo(TagsMixin):
                 photos = json.loads(self.raw[blob_id].data)
             except ValueError:
                 continue  # validated on write; a damaged file has no references to keep
-            shas.update(p["sha256"] for p in photos if isinstance(p, dict) and isinstance(p.get("sha256"), str))
+            for photo in photos if isinstance(photos, list) else []:
+                if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
+                    shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
         return shas
 
     def _peeled_commit(self, oid: str) -> pygit2.Oid | None:
