@@ -55,7 +55,10 @@ def enqueue(job_name: str, *ids: str) -> None:
     for value in ids:
         if not isinstance(value, str) or not _ID.match(value):
             raise ValueError(f"job arguments must be ids, got {value!r}")
-    pending: list[tuple[str, tuple[str, ...]]] = db.session.info.setdefault(_SESSION_KEY, [])
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback right after this still counts as one, and drops the job
+    pending: list[tuple[str, tuple[str, ...]]] = session.info.setdefault(_SESSION_KEY, [])
     item = (job_name, tuple(ids))
     if item not in pending:
         pending.append(item)
@@ -72,9 +75,10 @@ def _after_commit(session: Session) -> None:
     dispatch(jobs)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_SESSION_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:  # the whole transaction, not a savepoint inside it
+        session.info.pop(_SESSION_KEY, None)
 
 
 def dispatch(jobs: list[tuple[str, tuple[str, ...]]]) -> None:
