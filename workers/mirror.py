@@ -100,7 +100,7 @@ def _pause_for_tests() -> None:
     marker = os.environ.get(PAUSE_ENV)
     if not marker:
         return
-    Path(marker + ".reached").touch()
+    Path(marker + ".reached").write_text(str(os.getpid()))  # the test kills this process
     deadline = time.monotonic() + 120
     while Path(marker).exists() and time.monotonic() < deadline:
         time.sleep(0.05)
