@@ -20,7 +20,7 @@ import re
 import uuid
 from typing import Any
 
-from flask import Flask, after_this_request, current_app, g, has_app_context, has_request_context
+from flask import Flask, after_this_request, current_app, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,7 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
 PENDING_TTL = 900
 _ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 _SESSION_KEY = "infratrace_jobs"
+_ENVIRON_KEY = "infratrace.jobs"
 
 
 def pending_key(job_name: str, ids: tuple[str, ...]) -> str:
@@ -92,9 +93,11 @@ def dispatch(jobs: list[tuple[str, tuple[str, ...]]]) -> None:
                 log.warning("could not enqueue %s for %s (the sweep will retry): %s", name, ",".join(ids), exc)
         return
     if has_request_context():
-        queued: list[tuple[str, tuple[str, ...]]] | None = g.get("_infratrace_jobs")
+        # Kept on the request (not on `g`, which belongs to an app context that may be nested), so
+        # every commit of one request adds to a single list that runs once after the response.
+        queued: list[tuple[str, tuple[str, ...]]] | None = request.environ.get(_ENVIRON_KEY)
         if queued is None:
-            queued = g._infratrace_jobs = []
+            queued = request.environ[_ENVIRON_KEY] = []
 
             @after_this_request
             def _run_after_response(response: Any) -> Any:
