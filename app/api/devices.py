@@ -12,6 +12,7 @@ from app.api.common import iso, json_body, paginate, public_url
 from app.models import Device
 from app.services import devices
 from app.services.access import project_access
+from app.services.mirrors import mirror_state
 
 
 def clone_url(device: Device) -> str:
@@ -42,6 +43,7 @@ def device_json(device: Device) -> dict[str, Any]:
         "mirrored_head": device.mirrored_head,
         "mirrored_at": iso(device.mirrored_at),
         "mirror_error": device.mirror_error,
+        "mirror": mirror_state(device),
         "created_at": iso(device.created_at),
         "updated_at": iso(device.updated_at),
         "clone_url": clone_url(device),

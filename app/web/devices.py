@@ -28,6 +28,7 @@ from app.models import Device
 from app.services import devices, versions
 from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError
+from app.services.mirrors import mirror_state
 from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
@@ -146,7 +147,7 @@ def show(device_id: str):  # type: ignore[no-untyped-def]
     return render_template(
         "devices/show.html", device=device, access=access, snap=snap, tags=tags,
         configs=[render_config(name, data) for name, data in sorted(snap.configs.items())] if snap else [],
-        history=page, path=path or "", clone_url=clone_url(device),
+        history=page, path=path or "", clone_url=clone_url(device), mirror=mirror_state(device),
         can_write=role_allows(access.role, "version.write") and device.archived_at is None,
         can_edit=role_allows(access.role, "inventory.write"),
         can_delete=role_allows(access.role, "inventory.delete"),
