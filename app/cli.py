@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from app.config import Config
@@ -23,6 +24,9 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
 
     host = args.host
     port = args.port or config.port
+    if args.port and not os.environ.get("PUBLIC_URL"):
+        # Links and clone URLs must name the port actually served.
+        config = config.with_changes(public_url=f"http://{host}:{port}")
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
