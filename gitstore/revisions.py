@@ -14,6 +14,9 @@ FULL_ID = re.compile(r"[0-9a-f]{40}")
 _SHORT_ID = re.compile(r"[0-9a-f]{4,39}")
 # White space and control characters: never part of a revision or a tag name.
 UNSAFE_CHARS = re.compile(r"[\x00-\x20\x7f]")
+# Ancestry suffixes as git writes them: `HEAD~3`, `v1^`, `abc123~2^` (first parents only).
+_ANCESTRY = re.compile(r"(?:~\d{0,6}|\^1?)+$")
+_ANCESTRY_STEP = re.compile(r"~(\d{0,6})|\^1?")
 
 
 def head(repo: pygit2.Repository) -> str | None:
@@ -44,6 +47,9 @@ def resolve(repo: pygit2.Repository, rev: str) -> str:
         or UNSAFE_CHARS.search(rev)
     ):
         raise RevisionNotFound(f"invalid revision {rev!r}")
+    suffix = _ANCESTRY.search(rev)
+    if suffix and suffix.start() > 0:
+        return _walk_back(repo, resolve(repo, rev[: suffix.start()]), suffix.group(0), rev)
     if rev in ("HEAD", "main"):
         current = head(repo)
         if current is None:
@@ -69,3 +75,14 @@ def resolve(repo: pygit2.Repository, rev: str) -> str:
             raise RevisionNotFound(f"no commit {rev}") from exc
         return _peel_commit(obj, rev)
     raise RevisionNotFound(f"unknown revision {rev!r}")
+
+
+def _walk_back(repo: pygit2.Repository, start: str, suffix: str, rev: str) -> str:
+    """Follow first parents as `~N` / `^` ask; RevisionNotFound past the first commit."""
+    steps = sum(int(m.group(1) or 1) if m.group(0).startswith("~") else 1 for m in _ANCESTRY_STEP.finditer(suffix))
+    commit = repo[start]
+    for _ in range(steps):
+        if not commit.parent_ids:
+            raise RevisionNotFound(f"{rev!r} goes back past the first commit")
+        commit = repo[commit.parent_ids[0]]
+    return str(commit.id)

@@ -58,3 +58,20 @@ def test_ambiguous_prefix(repo: DeviceRepo) -> None:
     a, b = seen[prefix]
     first_difference = next(i for i in range(40) if a[i] != b[i])
     assert repo.resolve(a[: first_difference + 1]) == a
+
+
+def test_ancestry_suffixes_follow_first_parents(repo: DeviceRepo) -> None:
+    first = repo.head()
+    second = repo.commit_version(Changes(configs={"a": b"1\n"}), AUTHOR, "two").commit
+    third = repo.commit_version(Changes(configs={"a": b"2\n"}), AUTHOR, "three").commit
+    repo.create_tag("v3", third, "", AUTHOR)
+    assert repo.resolve("HEAD~1") == second
+    assert repo.resolve("HEAD^") == second
+    assert repo.resolve("HEAD~2") == first
+    assert repo.resolve("HEAD~") == second
+    assert repo.resolve("v3~1^") == first
+    assert repo.resolve(third[:10] + "~2") == first
+    with pytest.raises(RevisionNotFound):
+        repo.resolve("HEAD~3")
+    with pytest.raises(RevisionNotFound):
+        repo.resolve("~1")
