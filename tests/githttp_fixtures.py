@@ -99,6 +99,9 @@ def server(app):
     running.stop()
 
 
+PUSH_IDENTITY = ("user-0123456789abcdef", "user-0123456789abcdef@users.noreply.infratrace")
+
+
 @pytest.fixture
 def git_home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
@@ -113,10 +116,11 @@ def git_env(home: Path) -> dict[str, str]:
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_ASKPASS": "/bin/false",
-        "GIT_AUTHOR_NAME": "Someone",
-        "GIT_AUTHOR_EMAIL": "someone@example.com",
-        "GIT_COMMITTER_NAME": "Someone",
-        "GIT_COMMITTER_EMAIL": "someone@example.com",
+        # A pseudonymous identity, as the device page tells people to configure: pushes refuse real ones.
+        "GIT_AUTHOR_NAME": PUSH_IDENTITY[0],
+        "GIT_AUTHOR_EMAIL": PUSH_IDENTITY[1],
+        "GIT_COMMITTER_NAME": PUSH_IDENTITY[0],
+        "GIT_COMMITTER_EMAIL": PUSH_IDENTITY[1],
         "LANG": "C",
         "LC_ALL": "C",
     }

@@ -39,6 +39,7 @@ def test_device_pages_flow(world, client, login, app):
     detail = client.get(f"/devices/{device_id}")
     html = detail.get_data(as_text=True)
     assert detail.status_code == 200 and "git clone http://localhost/git/acme/core/r1.git" in html
+    assert "git config user.email user-" in html and "@users.noreply.infratrace" in html
     token = csrf_from(html)
     response = client.post(f"/devices/{device_id}/versions",
                            data={"csrf_token": token, "config_name": "running.conf",

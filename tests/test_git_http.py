@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, CommitRecord, Device
+from app.models import AuditEvent, CommitRecord, Device, User
 from gitstore import DeviceRepo, canonical_json
 from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import add_device, device_path, repo_url, run_git
+from tests.githttp_fixtures import add_device, device_path, git_env, repo_url, run_git
 
 PORTS = [{"name": "Gi1/0/1", "enabled": True, "mode": "access", "vlans": [10]},
          {"name": "Gi1/0/2", "enabled": False}]
@@ -275,3 +276,27 @@ def test_second_device_in_same_project(app, world, server, git_home, tmp_path):
     url = repo_url(server, "viewer", world.tokens["viewer"], device="sw2")
     work = clone(git_home, url, tmp_path / "sw2")
     assert json.loads((work / "device.json").read_text())["vendor"] == "Acme"
+
+
+def test_real_names_and_emails_are_refused(app, world, server, git_home, tmp_path):
+    """The privacy promise: no name or email enters a repo, a clone or a mirror through a push."""
+    def as_a_person(work: Path) -> None:
+        _config(work)
+        run_git(git_home, "config", "user.name", "Jane Doe", cwd=work)
+        run_git(git_home, "config", "user.email", "jane@corp.example", cwd=work)
+
+    work = clone(git_home, repo_url(server, "owner", world.tokens["owner"]), tmp_path / "w")
+    as_a_person(work)
+    run_git(git_home, "add", "-A", cwd=work)
+    person_env = {k: v for k, v in git_env(git_home).items() if not k.startswith(("GIT_AUTHOR", "GIT_COMMITTER"))}
+    subprocess.run(["git", "commit", "-q", "-m", "A change by a person"], cwd=work, check=True, capture_output=True,
+                   env=person_env)
+    before = head_of(app, world.device_id)
+    result = run_git(git_home, "push", repo_url(server, "editor", world.tokens["editor"]), "HEAD:main", cwd=work,
+                     check=False)
+    assert result.returncode != 0
+    assert "the author 'Jane Doe <jane@corp.example>' would publish a name or email" in result.stderr
+    with app.app_context():
+        editor = db.session.get(User, world.users["editor"])
+        assert f"git config user.name {editor.author_name}" in result.stderr
+    assert head_of(app, world.device_id) == before

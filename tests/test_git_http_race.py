@@ -12,7 +12,7 @@ from app.models import CommitRecord, Device, User
 from app.services import commit_index, repos
 from gitstore import Changes, DeviceRepo
 from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import device_path, repo_url, run_git
+from tests.githttp_fixtures import PUSH_IDENTITY, device_path, repo_url, run_git
 
 ROUNDS = 100
 
@@ -46,7 +46,7 @@ def _commit_on_origin(work, n: int) -> None:
         builder.insert(f"push-{n}", blob, pygit2.enums.FileMode.BLOB)
         root = repo.TreeBuilder(base.tree)
         root.insert("configs", builder.write(), pygit2.enums.FileMode.TREE)
-        who = pygit2.Signature("Someone", "someone@example.com")
+        who = pygit2.Signature(*PUSH_IDENTITY)
         commit = repo.create_commit(None, who, who, f"Push {n}", root.write(), [base.id])
         repo.references.create("refs/heads/main", commit, force=True)
     finally:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ JSON_VALIDATORS = {DEVICE_FILE: validate_device_json, PORTS_FILE: validate_ports
 REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 MAX_REPORTED = 20
 LAYOUT_HINT = "allowed: device.json, configs/<name>, ports.json, photos.json"
+# The only identities a commit may carry: InfraTrace pseudonyms (as the API writes) and the service.
+PSEUDONYM = re.compile(
+    r"(user-([0-9a-f]{6,32}) <user-\2@users\.noreply\.infratrace>)|(InfraTrace <service@infratrace\.invalid>)"
+)
 CANONICAL_HINT = (
     "not in canonical form: InfraTrace stores JSON with sorted keys, two-space indent, one item per "
     "line and a final newline (ports in natural name order, VLAN lists sorted), so equal content "
@@ -59,6 +64,7 @@ class Refused(Exception):
 class Limits:
     max_file_bytes: int
     allow_tag_delete: bool
+    pusher_pseudonym: str = ""
 
 
 @dataclass
@@ -175,6 +181,8 @@ class Checker:
     def _check_commit(self, commit: pygit2.Commit) -> None:
         subject = commit.message.split("\n", 1)[0][:60]
         where = f"commit {str(commit.id)[:12]} ({subject})"
+        for role, signature in (("author", commit.author), ("committer", commit.committer)):
+            self._check_identity(where, role, signature)
         tree = commit.tree
         if str(tree.id) in self._good_trees:
             return
@@ -195,6 +203,18 @@ class Checker:
                 self.errors.append(f"{where}: {path}: outside the repository layout ({LAYOUT_HINT})")
         if len(self.errors) == before:
             self._good_trees.add(str(tree.id))
+
+    def _check_identity(self, where: str, role: str, signature: pygit2.Signature) -> None:
+        """History is pseudonymous (the privacy policy): no real name or email enters a repo."""
+        if PSEUDONYM.fullmatch(f"{signature.name} <{signature.email}>"):
+            return
+        name = self.limits.pusher_pseudonym or "user-<your id>"
+        self.errors.append(
+            f"{where}: the {role} '{signature.name} <{signature.email}>' would publish a name or email; "
+            f"InfraTrace keeps device history pseudonymous. Run `git config user.name {name}` and "
+            f"`git config user.email {name}@users.noreply.infratrace`, then `git commit --amend --reset-author` "
+            "(or rebase) and push again"
+        )
 
     def _size(self, oid: pygit2.Oid) -> int:
         return self.repo.odb.read_header(oid)[1]
@@ -279,6 +299,7 @@ def main() -> int:
         limits = Limits(
             max_file_bytes=int(env["INFRATRACE_MAX_FILE_BYTES"]),
             allow_tag_delete=env.get("INFRATRACE_ALLOW_TAG_DELETE") == "1",
+            pusher_pseudonym=env.get("INFRATRACE_PUSHER_PSEUDONYM", ""),
         )
     except (KeyError, ValueError):
         print("InfraTrace: push refused: the push check is not configured", file=sys.stderr)

@@ -229,6 +229,8 @@ def _receive_pack(repo_dir: Path, caller: GitCaller, target: GitTarget) -> Respo
     env = _env("git-receive-pack", {
         "INFRATRACE_MAX_FILE_BYTES": str(config.max_config_bytes),
         "INFRATRACE_ALLOW_TAG_DELETE": "1" if git_access.may_delete_tags(target) else "0",
+        # Only so a refusal can print the exact `git config` lines; it is not an identity check.
+        "INFRATRACE_PUSHER_PSEUDONYM": caller.user.author_name,
     })
     # No SQL transaction stays open while we wait for the lock (an API writer holding the lock
     # may need to write SQL before it releases it).
