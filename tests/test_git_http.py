@@ -300,3 +300,10 @@ def test_real_names_and_emails_are_refused(app, world, server, git_home, tmp_pat
         editor = db.session.get(User, world.users["editor"])
         assert f"git config user.name {editor.author_name}" in result.stderr
     assert head_of(app, world.device_id) == before
+    # An annotated tag carries a tagger: the same rule applies to it.
+    subprocess.run(["git", "tag", "-a", "v-person", "-m", "tagged by a person", "origin/main"], cwd=work, check=True,
+                   capture_output=True, env=person_env)
+    result = run_git(git_home, "push", repo_url(server, "editor", world.tokens["editor"]), "refs/tags/v-person",
+                     cwd=work, check=False)
+    assert result.returncode != 0
+    assert "refs/tags/v-person: the tagger 'Jane Doe <jane@corp.example>' would publish" in result.stderr

@@ -148,6 +148,9 @@ class Checker:
                 return
             if old != ZERO_ID:
                 raise Refused(f"{ref}: the tag already exists; named versions are never moved")
+            tag_object = self.repo.get(new)
+            if tag_object is not None and tag_object.type == ObjectType.TAG and tag_object.tagger is not None:
+                self._check_identity(ref, "tagger", tag_object.tagger)
             target = self._commit(new, ref)
             if new_main is None or (
                 str(target.id) != new_main and not self.repo.descendant_of(pygit2.Oid(hex=new_main), target.id)
