@@ -156,4 +156,5 @@ def token_for(app):
 
 
 # Fixtures of the job, mirror and restore tests (env over local + S3, moto servers).
-from tests.jobs_support import env, moto_server, restartable_moto  # noqa: E402, F401
+from tests.jobs_support import env  # noqa: E402, F401
+from tests.workers.conftest import moto_server, restartable_moto  # noqa: E402, F401

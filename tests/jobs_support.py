@@ -27,35 +27,13 @@ from app.models import Device, Membership, Project, Team, User, new_id
 from app.services.commit_index import sync_device
 from app.services.repos import author_for, repo_path, repos_root
 from gitstore import Changes, DeviceRepo
-from tests.workers.conftest import BUCKET, MotoServer, free_port
+from tests.workers.conftest import BUCKET, MotoServer
 from workers.blobs import blob_path
 from workers.git import list_refs, run_git
 from workers.objectstore import ObjectStore, open_object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("REDIS_URL") or None
-
-
-@pytest.fixture(scope="session")
-def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(free_port(), tmp_path_factory.mktemp("moto-jobs") / "server.log")
-    server.start()
-    try:
-        server.create_bucket()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def restartable_moto(tmp_path: Path) -> Iterator[MotoServer]:
-    server = MotoServer(free_port(), tmp_path / "moto.log")
-    server.start()
-    try:
-        server.create_bucket()
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass
