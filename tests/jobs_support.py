@@ -33,7 +33,6 @@ from workers.git import list_refs, run_git
 from workers.objectstore import ObjectStore, open_object_store
 
 ROOT = Path(__file__).resolve().parent.parent
-REDIS_URL = os.environ.get("REDIS_URL") or None
 
 
 @dataclass
@@ -95,11 +94,13 @@ def make_env(kind: str, config: Config, tmp_path: Path, monkeypatch: pytest.Monk
         store_env = server.env()
         for key, value in store_env.items():
             monkeypatch.setenv(key, value)
-    if REDIS_URL:
+    # The session's Redis db (conftest gives each xdist worker its own), never the raw REDIS_URL:
+    # two workers flushing and draining one queue would take each other's jobs.
+    if config.redis_url:
         import redis
 
-        redis.Redis.from_url(REDIS_URL).flushdb()
-    changed = config.with_changes(data_dir=data_dir, object_store_url=url, redis_url=REDIS_URL)
+        redis.Redis.from_url(config.redis_url).flushdb()
+    changed = config.with_changes(data_dir=data_dir, object_store_url=url)
     return Env(changed, create_app(changed), store_env, kind)
 
 
