@@ -145,3 +145,13 @@ def test_disposition_cannot_be_broken_out_of():
     header = inline_disposition('evil"; filename=x.html\r\nSet-Cookie: a=b')
     assert "\r" not in header and "\n" not in header
     assert header.startswith('inline; filename="evil filename=x.htmlSet-Cookie: a=b"')
+
+
+def test_odd_revisions_are_404_not_errors(world, client, shared):
+    headers = world.headers["viewer"]
+    for rev in ("nope", "../main", "main~99", "f" * 40, "a" * 300, "HEAD^{tree}", "refs/heads/main:photos.json"):
+        for tail in ("", "/thumbnail"):
+            url = f"/api/v1/devices/{shared['mine']}/photos/{shared['same']}{tail}"
+            assert client.get(url, query_string={"rev": rev}, headers=headers).status_code in (404, 422), rev
+        assert client.get(f"/api/v1/devices/{shared['mine']}/photos", query_string={"rev": rev},
+                          headers=headers).status_code in (404, 422), rev
