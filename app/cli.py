@@ -76,6 +76,8 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
     return bench_main(mode, args.json)
+
+
 def _in_app(config: Config):  # type: ignore[no-untyped-def]
     from app import create_app
 
@@ -136,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--tiny", action="store_true", help="a few seconds: checks the bench runs")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(func=cmd_bench)
+
     sub.add_parser("sweep", help="enqueue lagging mirrors and a maintenance slice once (for cron)").set_defaults(
         func=cmd_sweep)
     sub.add_parser("scheduler", help="run the periodic schedule (mirror sweep, maintenance) forever").set_defaults(

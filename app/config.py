@@ -30,6 +30,7 @@ class Config:
     login_limit_per_ip: str = "30 per minute"
     login_limit_per_account: str = "10 per 15 minutes"
     max_config_bytes: int = 10 * MIB
+    max_photo_bytes: int = 20 * MIB
     max_request_bytes: int = 32 * MIB
     max_push_bytes: int = 64 * MIB
     # Upper bound on one git process (clone, fetch or push) started for a request.
@@ -73,6 +74,7 @@ class Config:
             stripe_prices=prices,
             login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP") or cls.login_limit_per_ip,
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
+            max_photo_bytes=int(env.get("MAX_PHOTO_BYTES") or cls.max_photo_bytes),
         )
 
     def with_changes(self, **changes: object) -> Config:

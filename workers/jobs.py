@@ -215,3 +215,17 @@ def check_device(device_id: str) -> None:
             f"`infratrace restore --device {device_id} --verify` after moving the damaged repository aside.\n",
         )
     db.session.commit()
+
+
+@_job
+def thumbnail_photo(sha: str) -> None:
+    """Make the bounded thumbnail of photo `sha` in the local cache and object storage."""
+    from workers.photos import make_thumbnail
+
+    store = object_store()
+    try:
+        if make_thumbnail(current_app.config["INFRATRACE"].data_dir, store, sha) is None:
+            # A worker on another host sees only the store, which the mirror job fills: retry later.
+            raise FileNotFoundError(f"photo {sha} is in neither the local cache nor the object store yet")
+    finally:
+        store.close()

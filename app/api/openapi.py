@@ -131,8 +131,21 @@ SCHEMAS: dict[str, Any] = {
     },
     "TagInput": {"type": "object", "required": ["name", "rev"],
                  "properties": {"name": STRING, "rev": STRING, "message": STRING}},
-    "PhotoInput": {"type": "object", "required": ["file"],
-                   "properties": {"file": {"type": "string", "format": "binary"}, "caption": STRING}},
+    "PhotoInput": {
+        "type": "object", "required": ["file"],
+        "description": "JPEG, PNG or WebP, checked by content (422 unsupported_image otherwise; 422 "
+                       "image_too_large above Pillow's pixel limit; 413 above MAX_PHOTO_BYTES, 20 MiB by "
+                       "default). Location data (the EXIF GPS IFD, and XMP carrying coordinates) is REMOVED "
+                       "unless strip_location is false; nothing else is re-encoded. The stored bytes' sha256 "
+                       "is the reference. The same bytes already at HEAD: 200 with changed=false, no new version.",
+        "properties": {
+            "file": {"type": "string", "format": "binary"},
+            "caption": STRING,
+            "strip_location": {"type": "boolean", "default": True,
+                               "description": "remove location data (recommended); false keeps it"},
+            "parent": {"type": "string", "description": "expected head; 409 if it moved"},
+        },
+    },
 }
 
 QUERY_PARAMS: dict[str, dict[str, Any]] = {
@@ -149,6 +162,8 @@ QUERY_PARAMS: dict[str, dict[str, Any]] = {
     "path": {"description": "only commits touching this path", "schema": STRING},
     "from": {"description": "base revision", "schema": STRING, "required": True},
     "to": {"description": "target revision", "schema": STRING, "required": True},
+    "rev": {"description": "a version (commit, tag or HEAD); default HEAD", "schema": STRING},
+    "parent": {"description": "expected head; 409 if it moved", "schema": STRING},
 }
 
 # (method, path, summary, tag, request schema or None, success status, query parameters)
@@ -215,7 +230,16 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("get", "/api/v1/devices/{device_id}/versions/{rev}/files/{path}", "Raw bytes of one file", "versions",
      None, 200, []),
     ("get", "/api/v1/devices/{device_id}/diff", "Compare two versions", "versions", None, 200, ["from", "to"]),
-    ("post", "/api/v1/devices/{device_id}/photos", "Add a photo", "versions", "PhotoInput", 201, []),
+    ("post", "/api/v1/devices/{device_id}/photos", "Add a photo (location data removed by default)", "photos",
+     "PhotoInput", 201, []),
+    ("get", "/api/v1/devices/{device_id}/photos", "Photo references at HEAD or ?rev=", "photos", None, 200,
+     ["rev"]),
+    ("delete", "/api/v1/devices/{device_id}/photos/{sha256}", "Remove a photo: a new version; the bytes stay for "
+     "older versions", "photos", None, 200, ["parent"]),
+    ("get", "/api/v1/devices/{device_id}/photos/{sha256}", "The photo's bytes (only if this device's history "
+     "references it)", "photos", None, 200, ["rev"]),
+    ("get", "/api/v1/devices/{device_id}/photos/{sha256}/thumbnail", "A JPEG thumbnail, at most 320 px",
+     "photos", None, 200, ["rev"]),
     ("post", "/api/v1/devices/{device_id}/tags", "Name a version", "versions", "TagInput", 201, []),
     ("get", "/api/v1/devices/{device_id}/tags", "Named versions", "versions", None, 200, []),
     ("delete", "/api/v1/devices/{device_id}/tags/{name}", "Delete a named version (admin)", "versions", None, 204,
@@ -250,6 +274,9 @@ def _operation(method: str, path: str, summary: str, tag: str, schema: str | Non
     responses: dict[str, Any] = {}
     if status == 204:
         responses["204"] = {"description": "Done; no content"}
+    elif method == "get" and path.endswith(("/photos/{sha256}", "/thumbnail")):
+        responses["200"] = {"description": "The image (Content-Type from the reference, nosniff, immutable)",
+                            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}}}
     else:
         page = "limit" in query and "cursor" in query
         ref = "#/components/schemas/Page" if page else "#/components/schemas/Object"

@@ -102,12 +102,13 @@ def record_commit(device: Device, result: CommitResult, author: User | None, mes
 
     When the index already ends at the commit's parent, the row is written from what the write
     returned, without reopening the repo or diffing again; otherwise it falls back to a full sync.
+    Like `sync_device`, it schedules a mirror of the repo (sent once the transaction commits).
     """
+    jobs.enqueue("mirror_device", device.id)
     latest = _latest(device)
     if latest is None or latest.sha != result.parent:
         sync_device(device)
         return
-    jobs.enqueue("mirror_device", device.id)  # the same hook as sync_device: every ref move is mirrored
     info = CommitInfo(
         commit=result.commit, parent=result.parent, parents=[result.parent], author_name=author.author_name
         if author else "", author_email=author.author_email if author else "", created_at=result.created_at,

@@ -86,3 +86,10 @@ class TagForm(FlaskForm):
     name = StringField("Tag name", validators=[DataRequired("A name is required."), Length(max=100)])
     rev = StringField("Version", default="HEAD", validators=[Optional(), Length(max=100)])
     message = StringField("Message", validators=[Optional(), Length(max=10000)])
+
+
+class PhotoForm(FlaskForm):
+    file = FileField("Photo (JPEG, PNG or WebP)")
+    caption = StringField("Caption", validators=[Optional(), Length(max=1000)])
+    # The privacy choice is visible and on by default; unticking it keeps the GPS position.
+    strip_location = BooleanField("Remove location data (recommended)", default=True)
