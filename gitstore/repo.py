@@ -64,10 +64,6 @@ REPO_CONFIG = {
     "receive.autogc": False,
 }
 
-# Above libgit2's own loose (1) and pack (2) backends, so this one receives the writes.
-_FAST_LOOSE_PRIORITY = 10
-
-
 def _tz(minutes: int) -> bytes:
     sign = b"-" if minutes < 0 else b"+"
     hours, mins = divmod(abs(minutes), 60)
@@ -124,7 +120,6 @@ class DeviceRepo(TagsMixin):
         self.path = Path(path)
         self.raw = raw
         self._lock_depth = 0
-        self._fast_loose = False
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -253,7 +248,6 @@ class DeviceRepo(TagsMixin):
                 raise ConflictError(current)
             parent = self.raw[current] if current else None
             old_tree = parent.tree if parent else None
-            self._fast_loose_objects()
             touched: list[Touched] = []
             tree_id = _apply(self.raw, old_tree, edits, touched)
             if parent is not None and tree_id == old_tree.id:
@@ -273,18 +267,6 @@ class DeviceRepo(TagsMixin):
         if files is None:  # renames or unusual entries: let libgit2 diff the two trees
             files = diffing.file_changes(self.raw, old_tree, self.raw[oid].tree)
         return CommitResult(str(oid), current, True, _utc(now), files)
-
-    def _fast_loose_objects(self) -> None:
-        """Write loose objects at zlib level 1, as git itself does (core.looseCompression).
-
-        libgit2's default backend deflates at the default level 6, which is most of the cost of
-        storing a large config. A second loose backend on the same directory, ahead of the
-        default one, takes the writes; reads still find every object. Housekeeping repacks.
-        """
-        if not self._fast_loose:
-            backend = pygit2.OdbBackendLoose(str(self.path / "objects"), 1, False)
-            self.raw.odb.add_backend(backend, _FAST_LOOSE_PRIORITY)
-            self._fast_loose = True
 
     def import_versions(
         self,
