@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any
 
 SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"ingest": 20, "ingest_rounds": 1, "history": 300, "deep": 150, "config_lines": 1500, "diff_lines": 2000, "repeat": 3},
-    "quick": {"ingest": 300, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500, "diff_lines": 50_000,
-              "repeat": 7},
-    "full": {"ingest": 2000, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500, "diff_lines": 50_000,
-             "repeat": 15},
+    "tiny": {"ingest": 20, "ingest_rounds": 1, "history": 300, "deep": 150, "config_lines": 1500,
+             "diff_lines": 2000, "repeat": 3},
+    "quick": {"ingest": 300, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500,
+              "diff_lines": 50_000, "repeat": 7},
+    "full": {"ingest": 2000, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500,
+             "diff_lines": 50_000, "repeat": 15},
 }
 PAGE = 50
 # Versions per call of the import path (the endpoint takes up to 1,000).
