@@ -7,9 +7,10 @@ converts the hunks that are actually rendered, so a large config with few change
 from __future__ import annotations
 
 import pygit2
-from pygit2.enums import DeltaStatus, DiffFind, DiffOption
+from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
 from .models import DiffLine, FileChange, FileDiff, Hunk, PortsDiff
+from .trees import Touched
 
 _STATUS = {
     DeltaStatus.ADDED: "added",
@@ -59,6 +60,39 @@ def file_changes(
         path, old_path, status = _paths(patch.delta)
         _, additions, deletions = patch.line_stats
         result.append(FileChange(path, status, additions, deletions, old_path))
+    return result
+
+
+def changes_from_edits(
+    repo: pygit2.Repository, touched: list[Touched], known: dict[bytes, bytes] | None = None
+) -> list[FileChange] | None:
+    """Per-file stats of a write from the entries it changed, without diffing the trees again.
+
+    The counts are libgit2's own (the same line diff as `file_changes`, run on the two buffers).
+    None when a tree diff could say something else: a write that both adds and deletes files
+    (rename detection could pair them) or that touches something other than a plain file.
+    `known` maps binary ids to contents already in hand (blobs not yet in the repository).
+    """
+    plain = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
+    if any(t.old_mode is not None and t.old_mode not in plain for t in touched):
+        return None
+    if any(t.old_id is None for t in touched) and any(t.new_id is None for t in touched):
+        return None
+    result = []
+    for t in sorted(touched, key=lambda t: t.path.encode()):
+        old: bytes | pygit2.Blob | None = None
+        if t.old_id is not None:
+            raw_id = t.old_id.raw if isinstance(t.old_id, pygit2.Oid) else t.old_id
+            old = known.get(raw_id) if known else None
+            if old is None:
+                # A Blob, not its bytes: libgit2 reads it without copying it into Python.
+                old = repo[pygit2.Oid(raw=raw_id)]
+        new = t.new_data if t.new_id is not None else None
+        status = "added" if old is None else "deleted" if new is None else "modified"
+        _, additions, deletions = pygit2.Patch.create_from(
+            old, new, flag=_FLAGS, context_lines=0
+        ).line_stats
+        result.append(FileChange(t.path, status, additions, deletions))
     return result
 
 

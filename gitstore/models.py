@@ -54,6 +54,28 @@ class CommitResult:
     files: list[FileChange]
 
 
+@dataclass
+class ImportVersion:
+    """One version of a batch import: what changes, its message and, optionally, when it was
+    authored (seconds since the epoch and the author's UTC offset in minutes)."""
+
+    changes: Changes
+    message: str
+    author_time: int | None = None
+    author_offset: int = 0
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """Outcome of `import_versions`: the commits made (with the index of the version each came
+    from), the indexes of versions that changed nothing, and main before and after."""
+
+    previous_head: str | None
+    head: str | None
+    commits: list[tuple[int, CommitResult]]
+    skipped: list[int]
+
+
 @dataclass(frozen=True)
 class CommitInfo:
     """One commit's metadata and changed files, as recorded in the SQL commit index."""

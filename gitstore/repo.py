@@ -23,17 +23,22 @@ from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFo
 from .identity import clean_message, committer, signature
 from .lock import DEFAULT_TIMEOUT, flock_exclusive
 from .models import (
+    COMMITTER,
     Author,
     Changes,
     CommitInfo,
     CommitResult,
     Diff,
+    FileChange,
+    ImportResult,
+    ImportVersion,
     Snapshot,
 )
+from .pack import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, PackWriter
 from .paths import repo_path_for
 from .revisions import MAIN_REF, head, resolve
 from .tags import TagsMixin
-from .trees import apply_edits
+from .trees import MemTree, Touched, apply_edits
 from .validation import (
     validate_config_name,
     validate_device_json,
@@ -72,6 +77,13 @@ def init_bare_repo(path: Path) -> None:
             raw.config[key] = value
     finally:
         raw.free()
+
+
+def _tz(minutes: int) -> bytes:
+    sign = b"-" if minutes < 0 else b"+"
+    hours, mins = divmod(abs(minutes), 60)
+    return b"%s%02d%02d" % (sign, hours, mins)
+
 
 def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
@@ -243,7 +255,8 @@ class DeviceRepo(TagsMixin):
                 raise ConflictError(current)
             parent = self.raw[current] if current else None
             old_tree = parent.tree if parent else None
-            tree_id = _apply(self.raw, old_tree, edits)
+            touched: list[Touched] = []
+            tree_id = _apply(self.raw, old_tree, edits, touched)
             if parent is not None and tree_id == old_tree.id:
                 return CommitResult(
                     current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
@@ -257,10 +270,94 @@ class DeviceRepo(TagsMixin):
             # points there. force=False on the first commit refuses a main someone else created.
             self.raw.references.create(MAIN_REF, oid, force=current is not None)
             flush_filesystem(self.path)  # the new head survives a power cut once we return
-        new_tree = self.raw[oid].tree
-        return CommitResult(
-            str(oid), current, True, _utc(now), diffing.file_changes(self.raw, old_tree, new_tree)
-        )
+        files = diffing.changes_from_edits(self.raw, touched)
+        if files is None:  # renames or unusual entries: let libgit2 diff the two trees
+            files = diffing.file_changes(self.raw, old_tree, self.raw[oid].tree)
+        return CommitResult(str(oid), current, True, _utc(now), files)
+
+    def import_versions(
+        self,
+        versions: list[ImportVersion],
+        author: Author,
+        expected_parent: str | None = None,
+    ) -> ImportResult:
+        """Commit each version in order on main, as one all-or-nothing batch.
+
+        Everything is validated, and every object built, before anything is written: an invalid
+        version (InvalidChange with its field as `versions[i].<field>`) leaves the repo as it was.
+        Versions that change nothing are skipped. The new objects go into ONE pack file; then one
+        filesystem barrier, one compare-and-swap move of main to the last commit (against
+        `expected_parent`, or the head read under the lock), and one barrier more.
+        """
+        now = int(time.time())
+        prepared = []
+        for index, version in enumerate(versions):
+            try:
+                text = clean_message(version.message)
+                when = now if version.author_time is None else version.author_time
+                signature(author, when)  # validates the name and email
+                prepared.append((text, when, version.author_offset, _edits(version.changes)))
+            except InvalidChange as exc:
+                raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
+        if expected_parent is not None and not isinstance(expected_parent, str):
+            raise InvalidChange("parent", "must be a commit id")
+        author_line = f"{author.name} <{author.email}>".encode()
+        committer_line = b"%s <%s> %d +0000" % (COMMITTER.name.encode(), COMMITTER.email.encode(), now)
+
+        with self.write_lock():
+            current = self.head()
+            if expected_parent is not None and expected_parent.lower() != current:
+                raise ConflictError(current)
+            pack = PackWriter()
+            blobs: dict[bytes, bytes] = {}
+
+            def add_blob(data: bytes) -> bytes:
+                oid = pack.add(OBJ_BLOB, data)
+                blobs[oid] = data
+                return oid
+
+            def add_tree(body: bytes) -> bytes:
+                return pack.add(OBJ_TREE, body)
+
+            head_raw = pygit2.Oid(hex=current).raw if current else None
+            tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
+            built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
+            skipped: list[int] = []
+            for index, (text, when, offset, edits) in enumerate(prepared):
+                before = tree.write(add_tree)
+                touched: list[Touched] = []
+                try:
+                    tree.edit(self.raw, edits, add_blob, touched)
+                except InvalidChange as exc:
+                    raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
+                after = tree.write(add_tree)
+                if head_raw is not None and after == before:
+                    skipped.append(index)
+                    continue
+                body = b"tree %s\n" % after.hex().encode()
+                if head_raw is not None:
+                    body += b"parent %s\n" % head_raw.hex().encode()
+                body += b"author %s %d %s\ncommitter %s\n\n%s" % (
+                    author_line, when, _tz(offset), committer_line, text.encode())
+                files = diffing.changes_from_edits(self.raw, touched, blobs)
+                commit_id = pack.add(OBJ_COMMIT, body)
+                built.append((index, commit_id, head_raw, files, when))
+                head_raw = commit_id
+            if not built:
+                return ImportResult(current, current, [], skipped)
+            pack.write(self.path / "objects")
+            flush_filesystem(self.path)  # the pack is on disk before a ref can name its objects
+            self.raw.references.create(MAIN_REF, pygit2.Oid(raw=head_raw), force=current is not None)
+            flush_filesystem(self.path)  # the new head survives a power cut once we return
+        results = []
+        for index, commit_id, parent, files, when in built:
+            if files is None:  # renames or unusual entries: let libgit2 diff the two trees
+                new = self.raw[pygit2.Oid(raw=commit_id)]
+                old_tree = new.parents[0].tree if parent is not None else None
+                files = diffing.file_changes(self.raw, old_tree, new.tree)
+            results.append((index, CommitResult(
+                commit_id.hex(), parent.hex() if parent else None, True, _utc(when), files)))
+        return ImportResult(current, head_raw.hex(), results, skipped)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -427,9 +524,12 @@ class DeviceRepo(TagsMixin):
 
 
 def _apply(
-    raw: pygit2.Repository, tree: pygit2.Tree | None, edits: dict[str, bytes | None]
+    raw: pygit2.Repository,
+    tree: pygit2.Tree | None,
+    edits: dict[str, bytes | None],
+    touched: list[Touched] | None = None,
 ) -> pygit2.Oid:
-    oid = apply_edits(raw, tree, edits)
+    oid = apply_edits(raw, tree, edits, touched=touched)
     return oid if oid is not None else raw.TreeBuilder().write()
 
 

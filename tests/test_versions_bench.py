@@ -17,3 +17,7 @@ def test_bench_tiny_writes_all_keys(tmp_path, capsys):
     assert results["mode"] == "tiny" and isinstance(results["targets_met"], bool)
     printed = capsys.readouterr().out
     assert "ingest.ratio_vs_fast_import" in printed and "diff.ratio_vs_git_diff" in printed
+    # Both ingest paths are measured against the same fast-import baseline, and the key is
+    # the import path's figure.
+    assert "ingest.single_ratio_vs_fast_import" in printed and "ingest.import_ratio_vs_fast_import" in printed
+    assert results["ingest.ratio_vs_fast_import"] == results["ingest.import_ratio_vs_fast_import"]

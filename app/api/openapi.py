@@ -129,6 +129,27 @@ SCHEMAS: dict[str, Any] = {
             "parent": STRING,
         },
     },
+    "ImportInput": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["versions"],
+        "properties": {
+            "versions": {"type": "array", "maxItems": 1000, "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["message"],
+                "properties": {
+                    "message": STRING,
+                    "configs": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+                    "configs_base64": {"type": "object",
+                                       "additionalProperties": {"type": "string", "nullable": True}},
+                    "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
+                    "author_time": {"type": "string", "format": "date-time"},
+                },
+            }},
+            "parent": STRING,
+        },
+    },
     "TagInput": {"type": "object", "required": ["name", "rev"],
                  "properties": {"name": STRING, "rev": STRING, "message": STRING}},
     "PhotoInput": {
@@ -223,6 +244,9 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("post", "/api/v1/tasks/{task_id}/comments", "Comment on a task", "tasks", "CommentInput", 201, []),
     # versions (the git side)
     ("post", "/api/v1/devices/{device_id}/versions", "Commit a new version", "versions", "VersionInput", 201, []),
+    ("post", "/api/v1/devices/{device_id}/versions/import",
+     "Import many versions in order, all or nothing (history from Oxidized or RANCID)", "versions",
+     "ImportInput", 201, []),
     ("get", "/api/v1/devices/{device_id}/versions", "History, newest first", "versions", None, 200,
      ["path", *LIST_PARAMS]),
     ("get", "/api/v1/devices/{device_id}/versions/{rev}", "A version with configs, ports, photos", "versions",

@@ -30,6 +30,13 @@ def write_version(device_id: str):  # type: ignore[no-untyped-def]
     return jsonify(data), 201 if changed else 200
 
 
+@bp.post("/devices/<device_id>/versions/import")
+def import_versions(device_id: str):  # type: ignore[no-untyped-def]
+    data = versions.import_versions(api_user(), device_id, json_body())
+    data["commits"] = [_times(c) | {"web_url": _commit_url(device_id, c["commit"])} for c in data["commits"]]
+    return jsonify(data), 201
+
+
 @bp.get("/devices/<device_id>/versions")
 def list_versions(device_id: str):  # type: ignore[no-untyped-def]
     page = versions.history(api_user(), device_id, request.args.get("path") or None, page_limit(),

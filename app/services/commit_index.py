@@ -7,7 +7,7 @@ next sync. `rebuild_device` throws the rows away and indexes the whole history a
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
@@ -32,34 +32,56 @@ def _author_ids(commits: list[CommitInfo]) -> dict[str, str]:
 
 
 def _add(device: Device, commits: list[CommitInfo], first_seq: int, authors: dict[str, str] | None = None) -> None:
+    """Insert the commits' rows and their paths: two statements however many commits there are.
+
+    Core inserts, not ORM objects: the unit of work costs more than the SQL itself here, and
+    nothing in the session reads these rows back through relationships.
+    """
+    if not commits:
+        return
     authors = _author_ids(commits) if authors is None else authors
-    for offset, info in enumerate(commits):
-        seq = first_seq + offset
-        record = CommitRecord(
-            device_id=device.id,
-            sha=info.commit,
-            parent_sha=info.parent,
-            seq=seq,
-            created_at=info.created_at,
-            author_id=authors.get(info.author_email),
-            author_pseudonym=info.author_name,
-            message=info.message,
-            files_changed=len(info.files),
-            additions=sum(f.additions for f in info.files),
-            deletions=sum(f.deletions for f in info.files),
-        )
-        record.paths = [
-            CommitPath(device_id=device.id, seq=seq, path=f.path, old_path=f.old_path, status=f.status,
-                       additions=f.additions, deletions=f.deletions)
-            for f in info.files
-        ]
-        db.session.add(record)
+    rows = [
+        {
+            "device_id": device.id,
+            "sha": info.commit,
+            "parent_sha": info.parent,
+            "seq": first_seq + offset,
+            "created_at": info.created_at,
+            "author_id": authors.get(info.author_email),
+            "author_pseudonym": info.author_name,
+            "message": info.message,
+            "files_changed": len(info.files),
+            "additions": sum(f.additions for f in info.files),
+            "deletions": sum(f.deletions for f in info.files),
+        }
+        for offset, info in enumerate(commits)
+    ]
+    ids = db.session.scalars(
+        insert(CommitRecord).returning(CommitRecord.id, sort_by_parameter_order=True), rows
+    ).all()
+    paths = [
+        {"commit_id": commit_id, "device_id": device.id, "seq": row["seq"], "path": f.path,
+         "old_path": f.old_path, "status": f.status, "additions": f.additions, "deletions": f.deletions}
+        for commit_id, row, info in zip(ids, rows, commits, strict=True)
+        for f in info.files
+    ]
+    if paths:
+        db.session.execute(insert(CommitPath), paths)
 
 
 def _latest(device: Device) -> CommitRecord | None:
     return db.session.scalar(
         select(CommitRecord).where(CommitRecord.device_id == device.id).order_by(CommitRecord.seq.desc()).limit(1)
     )
+
+
+def _latest_seq_sha(device: Device) -> tuple[int, str] | None:
+    """(seq, sha) of the newest indexed commit: two columns, no ORM object to build."""
+    row = db.session.execute(
+        select(CommitRecord.seq, CommitRecord.sha).where(CommitRecord.device_id == device.id)
+        .order_by(CommitRecord.seq.desc()).limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 def _refresh_summary(device: Device, head: str | None) -> None:
@@ -98,27 +120,39 @@ def sync_device(device: Device) -> int:
 
 
 def record_commit(device: Device, result: CommitResult, author: User | None, message: str) -> None:
-    """Index a commit this process just made (the caller holds the repo's write lock).
+    """Index a commit this process just made (the caller holds the repo's write lock)."""
+    record_commits(device, [(result, message)], author)
 
-    When the index already ends at the commit's parent, the row is written from what the write
-    returned, without reopening the repo or diffing again; otherwise it falls back to a full sync.
-    Like `sync_device`, it schedules a mirror of the repo (sent once the transaction commits).
+
+def record_commits(
+    device: Device, results: list[tuple[CommitResult, str]], author: User | None
+) -> None:
+    """Index a chain of commits this process just made, oldest first (caller holds the lock).
+
+    When the index already ends at the first commit's parent, the rows are written from what the
+    writes returned, without reopening the repo or diffing again; otherwise a full sync. Like
+    `sync_device`, it schedules a mirror of the repo (sent once the transaction commits).
     """
+    if not results:
+        return
     jobs.enqueue("mirror_device", device.id)
-    latest = _latest(device)
-    if latest is None or latest.sha != result.parent:
+    latest = _latest_seq_sha(device)
+    if latest is None or latest[1] != results[0][0].parent:
         sync_device(device)
         return
-    info = CommitInfo(
-        commit=result.commit, parent=result.parent, parents=[result.parent], author_name=author.author_name
-        if author else "", author_email=author.author_email if author else "", created_at=result.created_at,
-        message=message.strip(), files=result.files,
-    )
-    _add(device, [info], latest.seq + 1, {info.author_email: author.id} if author else {})
-    db.session.flush()
-    device.head_commit = result.commit
-    device.version_count = latest.seq + 1  # seqs run 1..n without gaps
-    device.last_changed_at = result.created_at
+    email = author.author_email if author else ""
+    infos = [
+        CommitInfo(
+            commit=result.commit, parent=result.parent, parents=[result.parent] if result.parent else [],
+            author_name=author.author_name if author else "", author_email=email,
+            created_at=result.created_at, message=message.strip(), files=result.files,
+        )
+        for result, message in results
+    ]
+    _add(device, infos, latest[0] + 1, {email: author.id} if author else {})
+    device.head_commit = results[-1][0].commit
+    device.version_count = latest[0] + len(results)  # seqs run 1..n without gaps
+    device.last_changed_at = results[-1][0].created_at
 
 
 def rebuild_device(device: Device) -> int:

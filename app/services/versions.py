@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -20,7 +21,7 @@ from app.models import CommitPath, CommitRecord, Device, User
 from app.services import audit, commit_index
 from app.services.access import device_access
 from app.services.devices import ensure_writable
-from app.services.errors import Conflict, NotFound, TooLarge, ValidationError
+from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
 from app.services.repos import author_for, locked_repo, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
@@ -30,6 +31,8 @@ from gitstore import (
     CommitResult,
     ConflictError,
     Diff,
+    ImportResult,
+    ImportVersion,
     InvalidChange,
     RevisionNotFound,
     Snapshot,
@@ -38,6 +41,11 @@ from gitstore import (
 )
 
 WRITE_FIELDS = {"message", "configs", "configs_base64", "ports", "parent"}
+IMPORT_FIELDS = {"versions", "parent"}
+IMPORT_VERSION_FIELDS = {"message", "configs", "configs_base64", "ports", "author_time"}
+# Versions per import request; a longer history is imported in several requests, each naming
+# the head the previous one returned as its `parent`.
+MAX_IMPORT_VERSIONS = 1000
 MAX_MESSAGE = 10_000
 MAX_PATH = 300
 MAX_CONTEXT = 100
@@ -133,23 +141,146 @@ def _b64(value: Any, field: str) -> bytes:
         raise ValidationError("The config is not valid base64.", field=field, code="invalid") from None
 
 
-def write_version(user: User, device_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """POST versions: returns (the result as JSON-ready data, whether a commit was made)."""
-    device, access = _access(user, device_id, "version.write")
-    ensure_writable(device)
-    check_fields(body, WRITE_FIELDS, required=("message",))
+def _message(body: dict[str, Any]) -> str:
     message = body["message"]
     if not isinstance(message, str):
         raise ValidationError("'message' must be a string.", field="message", code="wrong_type")
     if len(message) > MAX_MESSAGE:
         raise ValidationError(f"'message' must be at most {MAX_MESSAGE} characters.", field="message",
                               code="too_long")
+    return message
+
+
+def _parent(body: dict[str, Any]) -> str | None:
     parent = body.get("parent")
     if parent is not None and not isinstance(parent, str):
         raise ValidationError("'parent' must be a commit id.", field="parent", code="wrong_type")
+    return parent
+
+
+def _changes(body: dict[str, Any]) -> Changes:
     ports = body.get("ports", ...)
-    changes = Changes(configs=_configs(body), ports=None if ports is ... else (ports or []))
-    return commit(device, access, changes, message, parent)
+    return Changes(configs=_configs(body), ports=None if ports is ... else (ports or []))
+
+
+def write_version(user: User, device_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """POST versions: returns (the result as JSON-ready data, whether a commit was made)."""
+    device, access = _access(user, device_id, "version.write")
+    ensure_writable(device)
+    check_fields(body, WRITE_FIELDS, required=("message",))
+    return commit(device, access, _changes(body), _message(body), _parent(body))
+
+
+def _author_time(value: Any) -> tuple[int, int]:
+    """RFC 3339 text -> (seconds since the epoch, UTC offset in minutes), as git stores it."""
+    if not isinstance(value, str) or len(value) > 40:
+        raise ValidationError("'author_time' must be an RFC 3339 date-time.", field="author_time",
+                              code="wrong_type")
+    try:
+        when = datetime.fromisoformat(value.strip().replace("z", "Z"))
+    except ValueError:
+        raise ValidationError("'author_time' is not an RFC 3339 date-time.", field="author_time",
+                              code="invalid") from None
+    offset = when.utcoffset()
+    if offset is None:
+        raise ValidationError("'author_time' needs a time zone (e.g. 'Z' or '+02:00').", field="author_time",
+                              code="invalid")
+    if not 1970 <= when.year <= 9999 or when.timestamp() < 0 or offset.seconds % 60:
+        raise ValidationError("'author_time' is out of range.", field="author_time", code="invalid")
+    return int(when.timestamp()), int(offset.total_seconds()) // 60
+
+
+def _import_version(item: Any) -> ImportVersion:
+    if not isinstance(item, dict):
+        raise ValidationError("A version must be an object.", field="", code="wrong_type")
+    check_fields(item, IMPORT_VERSION_FIELDS, required=("message",))
+    when, offset = (None, 0) if item.get("author_time") is None else _author_time(item["author_time"])
+    return ImportVersion(_changes(item), _message(item), when, offset)
+
+
+def _in_version(exc: ServiceError, index: int) -> ServiceError:
+    """The same refusal, its field named inside the list: `configs.x` -> `versions[3].configs.x`."""
+    exc.field = f"versions[{index}].{exc.field}" if exc.field else f"versions[{index}]"
+    exc.message = f"versions[{index}]: {exc.message}"
+    return exc
+
+
+def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST versions/import: many versions, in order, as one all-or-nothing write.
+
+    Each version is validated like a single write. Then, under one repo lock, gitstore writes all
+    the new objects as one pack, flushes once and moves `main` once (compare-and-swap against
+    `parent`, else the head it read); the index rows, the device summary and ONE audit event
+    go in one SQL transaction. Versions that change nothing are skipped and reported.
+    """
+    device, access = _access(user, device_id, "version.write")
+    ensure_writable(device)
+    check_fields(body, IMPORT_FIELDS, required=("versions",))
+    items = body["versions"]
+    if not isinstance(items, list):
+        raise ValidationError("'versions' must be a list of versions.", field="versions", code="wrong_type")
+    if len(items) > MAX_IMPORT_VERSIONS:
+        raise TooLarge(f"At most {MAX_IMPORT_VERSIONS} versions per import; split the history.",
+                       field="versions")
+    parent = _parent(body)
+    wanted: list[ImportVersion] = []
+    for index, item in enumerate(items):
+        try:
+            wanted.append(_import_version(item))
+        except ServiceError as exc:
+            raise _in_version(exc, index) from None
+    try:
+        with locked_repo(device) as repo:
+            expected = None
+            if parent is not None:
+                try:
+                    expected = repo.resolve(parent)
+                except (RevisionNotFound, AmbiguousRevision) as exc:
+                    raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
+                                          field="parent", code="unknown_parent") from None
+            result: ImportResult = repo.import_versions(wanted, author_for(user), expected)
+            if result.commits:
+                commit_index.record_commits(
+                    device, [(c, wanted[i].message) for i, c in result.commits], user)
+                audit.record(access.team.id, user, "import", "device_version", device.id, {
+                    "parent": result.previous_head, "head": result.head, "versions": len(wanted),
+                    "commits": len(result.commits), "skipped": result.skipped,
+                    "first": result.commits[0][1].commit,
+                })
+                db.session.commit()
+    except InvalidChange as exc:
+        raise _invalid(exc) from None
+    except ConflictError as exc:
+        raise Conflict("The device's head is no longer the given parent; read it again and retry.",
+                       code="conflict", extra={"head": exc.current_head}) from None
+    author = author_json(user, user.author_name)
+    return {
+        "parent": result.previous_head,
+        "head": result.head,
+        "commits": [
+            {"index": index, **_commit_json(c, wanted[index].message.strip(), author)}
+            for index, c in result.commits
+        ],
+        "skipped": [{"index": index, "reason": "no_change"} for index in result.skipped],
+    }
+
+
+def _commit_json(result: CommitResult, message: str | None, author: dict[str, Any]) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "commit": result.commit,
+        "parent": result.parent,
+        "created_at": result.created_at,
+        "author": author,
+    }
+    if message is not None:
+        data["message"] = message
+    data["changed"] = result.changed
+    data["files"] = [
+        {"path": f.path, "status": f.status, "additions": f.additions, "deletions": f.deletions,
+         **({"old_path": f.old_path} if f.old_path else {})}
+        for f in result.files
+    ]
+    return data
 
 
 def commit(
@@ -178,19 +309,7 @@ def commit(
     except ConflictError as exc:
         raise Conflict("The device's head is no longer the given parent; read it again and retry.",
                        code="conflict", extra={"head": exc.current_head}) from None
-    data = {
-        "commit": result.commit,
-        "parent": result.parent,
-        "created_at": result.created_at,
-        "author": author_json(user, user.author_name),
-        "changed": result.changed,
-        "files": [
-            {"path": f.path, "status": f.status, "additions": f.additions, "deletions": f.deletions,
-             **({"old_path": f.old_path} if f.old_path else {})}
-            for f in result.files
-        ],
-    }
-    return data, result.changed
+    return _commit_json(result, None, author_json(user, user.author_name)), result.changed
 
 
 # -- history (SQL index only) -------------------------------------------------------------------
