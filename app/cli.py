@@ -74,6 +74,38 @@ def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     return bench_main(mode, args.json)
 
 
+def _in_app(config: Config):  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    return create_app(config).app_context()
+
+
+def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
+    from workers.schedule import schedule_maintenance, sweep_mirrors
+
+    with _in_app(config):
+        mirrors = sweep_mirrors()
+        maintained = schedule_maintenance()
+    print(f"{mirrors} mirror(s) and {len(maintained)} maintenance run(s) enqueued.")
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace, config: Config) -> int:
+    from workers.schedule import run_scheduler
+
+    with _in_app(config):
+        run_scheduler()
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace, config: Config) -> int:
+    from workers.restore import restore_devices
+
+    with _in_app(config):
+        failures = restore_devices(args.team, args.device, verify=args.verify)
+    return 1 if failures else 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -102,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--tiny", action="store_true", help="a few seconds: checks the bench runs")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.set_defaults(func=cmd_bench)
+    sub.add_parser("sweep", help="enqueue lagging mirrors and a maintenance slice once (for cron)").set_defaults(
+        func=cmd_sweep)
+    sub.add_parser("scheduler", help="run the periodic schedule (mirror sweep, maintenance) forever").set_defaults(
+        func=cmd_scheduler)
+    restore = sub.add_parser("restore", help="rebuild repos and photo blobs from object storage")
+    restore.add_argument("--team", metavar="SLUG", help="only this team's devices")
+    restore.add_argument("--device", metavar="ID", help="only this device")
+    restore.add_argument("--verify", action="store_true",
+                         help="compare refs with the database and run git fsck; exit 1 on any mismatch")
+    restore.set_defaults(func=cmd_restore)
     return parser
 
 

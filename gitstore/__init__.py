@@ -37,7 +37,7 @@ from .models import (
     TagInfo,
 )
 from .paths import repo_path_for
-from .repo import DeviceRepo
+from .repo import REPO_CONFIG, DeviceRepo, init_bare_repo
 from .tags import validate_tag_name
 from .validation import (
     validate_config_name,
@@ -68,12 +68,14 @@ __all__ = [
     "Hunk",
     "InvalidChange",
     "PortsDiff",
+    "REPO_CONFIG",
     "RepositoryNotFound",
     "RevisionNotFound",
     "Snapshot",
     "TagExists",
     "TagInfo",
     "canonical_json",
+    "init_bare_repo",
     "natural_key",
     "repo_path_for",
     "validate_config_name",

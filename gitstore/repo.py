@@ -59,6 +59,20 @@ REPO_CONFIG = {
     "receive.autogc": False,
 }
 
+
+def init_bare_repo(path: Path) -> None:
+    """An empty bare repo at `path` with main as HEAD and the config every device repo carries.
+
+    Used by `DeviceRepo.create` and by restore (which fills the repo from a mirror), so a restored
+    repo is configured exactly like one created by the service.
+    """
+    raw = pygit2.init_repository(str(path), bare=True, initial_head="main")
+    try:
+        for key, value in REPO_CONFIG.items():
+            raw.config[key] = value
+    finally:
+        raw.free()
+
 def _utc(timestamp: int) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=UTC)
 
@@ -144,10 +158,8 @@ class DeviceRepo(TagsMixin):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{path.name}.tmp-{secrets.token_hex(8)}"
         try:
-            raw = pygit2.init_repository(str(tmp), bare=True, initial_head="main")
-            for key, value in REPO_CONFIG.items():
-                raw.config[key] = value
-            with cls(tmp, raw) as repo:
+            init_bare_repo(tmp)
+            with cls.open(tmp) as repo:
                 result = repo.commit_version(Changes(device=device), author, message)
             try:
                 os.rename(tmp, path)
@@ -337,6 +349,47 @@ class DeviceRepo(TagsMixin):
         except RevisionNotFound:
             return False
         return old == new or self.raw.descendant_of(new, old)
+
+    def photo_shas(self, tips: list[str], exclude: list[str] | None = None) -> dict[str, str]:
+        """{sha256: content type} of every photo referenced by photos.json in commits reachable
+        from `tips` but not from `exclude` (ids not in the repo are ignored): what a mirror must hold."""
+        walker = self.raw.walk(None, SortMode.NONE)
+        pushed = False
+        for tip in tips:
+            commit = self._peeled_commit(tip)
+            if commit is not None:
+                walker.push(commit)
+                pushed = True
+        if not pushed:
+            return {}
+        for old in exclude or []:
+            commit = self._peeled_commit(old)
+            if commit is not None:
+                walker.hide(commit)
+        shas: dict[str, str] = {}
+        seen_blobs: set[pygit2.Oid] = set()
+        for commit in walker:
+            blob_id = _entry_id(commit.tree, PHOTOS_FILE)
+            if blob_id is None or blob_id in seen_blobs:
+                continue
+            seen_blobs.add(blob_id)
+            try:
+                photos = json.loads(self.raw[blob_id].data)
+            except ValueError:
+                continue  # validated on write; a damaged file has no references to keep
+            for photo in photos if isinstance(photos, list) else []:
+                if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
+                    shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
+        return shas
+
+    def _peeled_commit(self, oid: str) -> pygit2.Oid | None:
+        try:
+            obj = self.raw.get(oid)
+            if obj is None:
+                return None
+            return obj.peel(pygit2.Commit).id
+        except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
 
     # -- diff -----------------------------------------------------------------------------------
 

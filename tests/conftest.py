@@ -130,3 +130,7 @@ def token_for(app):
             return new.secret
 
     return _token
+
+
+# Fixtures of the job, mirror and restore tests (env over local + S3, moto servers).
+from tests.jobs_support import env, moto_server, restartable_moto  # noqa: E402, F401

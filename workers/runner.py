@@ -1,4 +1,9 @@
-"""Runs an RQ worker whose jobs execute inside the Flask app's context."""
+"""Runs an RQ worker whose jobs execute inside the Flask app's context.
+
+Abandoned jobs (a worker killed mid-job) stay in RQ's StartedJobRegistry until their heartbeat
+expires; the worker's registry clean-up then re-queues them while they have retries left
+(every job is enqueued with `Retry`), and the mirror sweep re-enqueues any device still lagging.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ def run_worker(config: Config, burst: bool = False) -> int:
     from redis import Redis
     from rq import Queue, Worker
 
+    import workers.jobs  # noqa: F401 - registers the after-fork hook before the first work horse
     from app import create_app
 
     app = create_app(config)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.accounts import Team, User
@@ -62,6 +62,11 @@ class Device(Base):
     mirrored_at: Mapped[datetime | None]
     mirror_error: Mapped[str | None] = mapped_column(Text)
     integrity_error: Mapped[str | None] = mapped_column(Text)
+    # Background-job bookkeeping (workers/): consecutive failed mirror runs, last gc and fsck.
+    mirror_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    maintained_at: Mapped[datetime | None]
+    pack_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    checked_at: Mapped[datetime | None]
     created_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     updated_by_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_column()

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
+from app.services import jobs
 from app.services.repos import open_repo
 from gitstore import CommitInfo, CommitResult
 
@@ -74,8 +75,10 @@ def sync_device(device: Device) -> int:
     """Index the commits the repo has and the index lacks; returns how many were added.
 
     The caller commits the SQL session. If the indexed head is no longer an ancestor of the repo's
-    head (the index is damaged), the device is rebuilt from scratch.
+    head (the index is damaged), the device is rebuilt from scratch. Every call (any ref move,
+    tags included) schedules a mirror of the repo, sent once the caller's transaction commits.
     """
+    jobs.enqueue("mirror_device", device.id)
     with open_repo(device) as repo:
         head = repo.head()
         latest = _latest(device)

@@ -1,0 +1,217 @@
+"""The background job functions: each takes ids only, opens its own session and repo handles,
+and is safe to run twice (a re-run after a crash or a retry converges on the same state).
+
+They run under RQ (`infratrace worker`) or in-process (app.services.jobs, no REDIS_URL); either
+way `_job` gives each run a fresh app context and session, rolled back on error.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Device, Membership, User, utcnow
+from app.services.repos import repo_path
+from workers.maintenance import check_repo, maintain_repo
+from workers.mirror import mirror_repo
+from workers.objectstore import ObjectStore, open_object_store
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_process_app: Flask | None = None
+_forked = False
+
+
+def _mark_forked() -> None:
+    global _forked
+    _forked = True
+
+
+# An RQ work horse is a fork of the worker: pooled database connections inherited from the parent
+# must not be used by both, so the first job after a fork starts a new pool.
+os.register_at_fork(after_in_child=_mark_forked)
+MIRROR_LOCK = "infratrace-mirror.lock"
+ERROR_MAX = 1000
+
+
+def _app() -> Flask:
+    """The current app, or (under a plain `rq worker`) one built from the environment."""
+    global _process_app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
+    if _process_app is None:
+        from app import create_app
+
+        _process_app = create_app()
+    return _process_app
+
+
+def _job(func: F) -> F:
+    """Fresh app context and session per run; rollback on error; claim the coalescing slot."""
+
+    @functools.wraps(func)
+    def wrapper(*ids: str) -> Any:
+        _release_pending(func.__name__, ids)
+        app = _app()
+        global _forked
+        with app.app_context():
+            if _forked:
+                db.engine.dispose(close=False)
+                _forked = False
+            try:
+                return func(*ids)
+            except BaseException:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _release_pending(name: str, ids: tuple[str, ...]) -> None:
+    """Under RQ, delete the "queued, not started" key before reading any state, so a write that
+    lands from now on enqueues a new run instead of being folded into this one."""
+    try:
+        from rq import get_current_job
+
+        job = get_current_job()
+    except Exception:  # noqa: BLE001 - not running under RQ
+        return
+    if job is not None:
+        from app.services.jobs import pending_key
+
+        job.connection.delete(pending_key(name, ids))
+
+
+def object_store() -> ObjectStore:
+    config = current_app.config["INFRATRACE"]
+    return open_object_store(config.object_store_url, config.data_dir, os.environ)
+
+
+def _describe(exc: BaseException) -> str:
+    """Error text for the device row: the exception's kind and message (ids and keys, no people)."""
+    return f"{type(exc).__name__}: {exc}"[:ERROR_MAX]
+
+
+def _set(device_id: str, **values: Any) -> None:
+    # A Core UPDATE of just these columns, keeping updated_at: bookkeeping is not an edit, and a
+    # concurrent request's change to other columns of the row must not be overwritten.
+    db.session.execute(update(Device).where(Device.id == device_id).values(updated_at=Device.updated_at, **values))
+    db.session.commit()
+
+
+@contextmanager
+def mirror_lock(path: Path, timeout: float = 600.0) -> Iterator[None]:
+    """One mirror run per device at a time (two workers may pick up a queued and a retried run).
+
+    A flock in the repo folder, apart from the write lock, so mirroring never blocks writers.
+    """
+    fd = os.open(path / MIRROR_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("another mirror run of this device is still going") from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(fd)
+
+
+@_job
+def mirror_device(device_id: str) -> None:
+    """Bring the device's mirror in object storage up to its repo's current refs."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        return  # deleted since the job was enqueued: nothing to mirror
+    path = repo_path(device)
+    if not path.is_dir():
+        _set(device_id, mirror_error="repository folder is missing", mirror_attempts=device.mirror_attempts + 1)
+        raise FileNotFoundError(f"repository of device {device_id} is missing")
+    attempts = device.mirror_attempts
+    db.session.rollback()  # end the read transaction: the upload may take a while
+    try:
+        store = object_store()
+        try:
+            with mirror_lock(path):
+                result = mirror_repo(path, device_id, store, current_app.config["INFRATRACE"].data_dir)
+        finally:
+            store.close()
+    except Exception as exc:
+        _set(device_id, mirror_error=_describe(exc), mirror_attempts=attempts + 1)
+        log.warning("mirror of device %s failed (attempt %d): %s", device_id, attempts + 1, _describe(exc))
+        raise
+    values: dict[str, Any] = {"mirrored_head": result.head, "mirror_error": None, "mirror_attempts": 0}
+    if result.changed or device.mirrored_at is None:
+        values["mirrored_at"] = utcnow()
+    _set(device_id, **values)
+    log.info("mirrored device %s at %s (%d pack, %d photo uploads)", device_id, result.head,
+             result.uploaded_packs, result.uploaded_photos)
+
+
+@_job
+def maintain_device(device_id: str) -> None:
+    """gc + commit-graph under the repo's write lock; records the pack size before and after."""
+    device = db.session.get(Device, device_id)
+    if device is None:
+        return
+    path = repo_path(device)
+    db.session.rollback()
+    result = maintain_repo(path)
+    log.info("maintained device %s: objects %d -> %d bytes, %d stale temp file(s) removed",
+             device_id, result.bytes_before, result.bytes_after, result.removed_temp)
+    _set(device_id, maintained_at=utcnow(), pack_bytes=result.bytes_after)
+
+
+@_job
+def check_device(device_id: str) -> None:
+    """`git fsck --strict`; a failure marks the device and alerts the team's admins and owners."""
+    from app.services.mail import send_mail
+
+    device = db.session.get(Device, device_id)
+    if device is None:
+        return
+    path = repo_path(device)
+    was_failing = device.integrity_error is not None
+    team_id, name = device.team_id, device.name
+    db.session.rollback()
+    problem = check_repo(path)
+    _set(device_id, integrity_error=problem[:ERROR_MAX] if problem else None, checked_at=utcnow())
+    if problem is None:
+        if was_failing:
+            log.info("integrity check of device %s passes again", device_id)
+        return
+    log.error("integrity check of device %s failed: %s", device_id, problem)
+    if was_failing:
+        return  # already alerted for this failure
+    recipients = db.session.scalars(
+        select(User.email).join(Membership, Membership.user_id == User.id)
+        .where(Membership.team_id == team_id, Membership.role.in_(("admin", "owner")))
+    ).all()
+    for email in sorted(set(recipients)):
+        send_mail(
+            email,
+            f"InfraTrace: repository integrity check failed for device {name}",
+            f"The scheduled integrity check (git fsck) of device {name!r} (id {device_id}) failed.\n\n"
+            f"{problem[:ERROR_MAX]}\n\n"
+            "Its history may be damaged. Restore it from the object-storage mirror with\n"
+            f"`infratrace restore --device {device_id} --verify` after moving the damaged repository aside.\n",
+        )
+    db.session.commit()
