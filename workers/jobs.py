@@ -215,3 +215,20 @@ def check_device(device_id: str) -> None:
             f"`infratrace restore --device {device_id} --verify` after moving the damaged repository aside.\n",
         )
     db.session.commit()
+
+
+@_job
+def export_user_data(export_id: str) -> None:
+    """Build one user's data export (app/services/exports.py) and store it in object storage."""
+    from app.services.exports import build_export
+
+    build_export(export_id)
+
+
+@_job
+def purge_accounts() -> None:
+    """Remove what accounts past their purge date left behind, and expired exports (daily)."""
+    from app.services.purge import purge
+
+    summary = purge()
+    log.info("purge: %s", summary)

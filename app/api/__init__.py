@@ -12,6 +12,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     errors,
     networks,
     openapi,
+    privacy,
     projects,
     search,
     tasks,
