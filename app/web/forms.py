@@ -86,3 +86,16 @@ class TagForm(FlaskForm):
     name = StringField("Tag name", validators=[DataRequired("A name is required."), Length(max=100)])
     rev = StringField("Version", default="HEAD", validators=[Optional(), Length(max=100)])
     message = StringField("Message", validators=[Optional(), Length(max=10000)])
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
+
+
+THEME_CHOICES = [("light", "Light"), ("dark", "Dark")]
+LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+
+
+class PreferencesForm(FlaskForm):
+    theme = SelectField("Theme", choices=THEME_CHOICES, default="light")
+    language = SelectField("Language", choices=LANGUAGE_CHOICES, default="en")
