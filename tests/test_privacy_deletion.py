@@ -84,7 +84,8 @@ def test_sole_owner_is_refused_and_solo_team_is_scheduled(world, app, client):
     assert client.delete("/api/v1/me", json={"password": PASSWORD}, headers=world.headers["owner"]).status_code == 202
 
     # The outsider is alone in team "other": it is scheduled for deletion with them.
-    assert client.delete("/api/v1/me", json={"password": PASSWORD}, headers=world.headers["outsider"]).status_code == 202
+    response = client.delete("/api/v1/me", json={"password": PASSWORD}, headers=world.headers["outsider"])
+    assert response.status_code == 202
     with app.app_context():
         other = db.session.query(Team).filter_by(slug="other").one()
         acme = db.session.query(Team).filter_by(slug="acme").one()
