@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -12,7 +13,7 @@ from app.models import DataExport, Network, Task, TaskComment, User, Vlan
 from app.services import exports
 from app.services.errors import NotFound
 from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import bearer
+from tests.helpers import bearer, csrf_from
 from tests.privacy_support import drain, post_export, wait_export
 from tests.test_api_accounts import assert_error
 
@@ -187,3 +188,19 @@ def test_export_needs_authentication_and_write_scope(world, app, client, token_f
     assert_error(client.post("/api/v1/export", headers=read_only), 403, "insufficient_scope")
     assert_error(client.post("/api/v1/export", json={"all": True}, headers=world.headers["viewer"]), 422,
                  "unknown_field")
+
+
+def test_export_from_the_settings_page(world, app, login):
+    c = app.test_client()
+    login("the-viewer", c=c)
+    html = c.get("/settings/privacy").get_data(as_text=True)
+    assert "No exports yet." in html
+    response = c.post("/settings/privacy/export", data={"csrf_token": csrf_from(html)}, buffered=True)
+    assert response.status_code == 302
+    drain(app)
+    html = c.get("/settings/privacy").get_data(as_text=True)
+    assert 'data-status="done"' in html and "Download" in html
+    link = re.search(r'href="(/api/v1/export/[0-9a-f]+/download)"', html).group(1)
+    download = c.get(link)
+    assert download.status_code == 200
+    assert download.get_json()["account"]["profile"]["username"] == "the-viewer"

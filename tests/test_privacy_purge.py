@@ -28,7 +28,7 @@ from gitstore import Changes
 from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
 from tests.helpers import PASSWORD, csrf_from
 from tests.jobs_support import add_photo, write
-from tests.privacy_support import post_export, wait_export
+from tests.privacy_support import drain, post_export, wait_export
 from workers import jobs as job_functions
 from workers.blobs import blob_path, photo_key
 from workers.objectstore import open_object_store
@@ -184,3 +184,25 @@ def test_purge_command_prints_a_summary(app, config, tmp_path):
                             text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Purged users: 0" in result.stdout
+
+
+def test_the_scheduler_runs_the_purge_daily(world, app, client):
+    from workers.schedule import PURGE_INTERVAL, tick
+
+    assert client.delete("/api/v1/me", json={"password": PASSWORD}, headers=world.headers["viewer"]).status_code == 202
+    with app.app_context():
+        user = db.session.get(User, world.user_ids["viewer"])
+        user.purge_after = utcnow() - timedelta(seconds=1)  # as if the 30 days were over
+        db.session.commit()
+    state: dict[str, float] = {}
+    with app.app_context():
+        tick(1000.0, state)
+    drain(app)
+    assert state["purge"] == 1000.0
+    with app.app_context():
+        assert db.session.get(User, world.user_ids["viewer"]) is None
+        db.session.remove()
+    # Not again within the day.
+    with app.app_context():
+        tick(1000.0 + PURGE_INTERVAL - 1, state)
+    assert state["purge"] == 1000.0
