@@ -110,6 +110,15 @@ def cmd_restore(args: argparse.Namespace, config: Config) -> int:
     return 1 if failures else 0
 
 
+def cmd_purge(args: argparse.Namespace, config: Config) -> int:
+    from app.services.purge import purge
+
+    with _in_app(config):
+        summary = purge()
+    print(f"Purged {summary}.")
+    return 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -149,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--verify", action="store_true",
                          help="compare refs with the database and run git fsck; exit 1 on any mismatch")
     restore.set_defaults(func=cmd_restore)
+    sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
+                   ).set_defaults(func=cmd_purge)
     return parser
 
 

@@ -479,6 +479,11 @@ class DeviceRepo(TagsMixin):
                     shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
         return shas
 
+    def referenced_photo_shas(self) -> set[str]:
+        """sha256 of every photo any version reachable from any ref (branch or tag) references."""
+        tips = [str(ref.resolve().target) for ref in self.raw.references.objects]
+        return set(self.photo_shas(tips))
+
     def _peeled_commit(self, oid: str) -> pygit2.Oid | None:
         try:
             obj = self.raw.get(oid)

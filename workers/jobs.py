@@ -229,3 +229,20 @@ def thumbnail_photo(sha: str) -> None:
             raise FileNotFoundError(f"photo {sha} is in neither the local cache nor the object store yet")
     finally:
         store.close()
+
+
+@_job
+def export_user_data(export_id: str) -> None:
+    """Build one user's data export (app/services/exports.py) and store it in object storage."""
+    from app.services.exports import build_export
+
+    build_export(export_id)
+
+
+@_job
+def purge_accounts() -> None:
+    """Remove what accounts past their purge date left behind, and expired exports (daily)."""
+    from app.services.purge import purge
+
+    summary = purge()
+    log.info("purge: %s", summary)

@@ -1,4 +1,4 @@
-"""The periodic schedule: re-mirror what lags, and spread repo maintenance over the week.
+"""The periodic schedule: re-mirror what lags, spread repo maintenance over the week, purge daily.
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
 once, for cron. Both only enqueue (through app.services.jobs), so they work with RQ or in-process.
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
+PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
 
 
 def sweep_mirrors() -> int:
@@ -77,6 +78,10 @@ def tick(now: float, state: dict[str, float]) -> None:
     if now - state.get("maintenance", -math.inf) >= MAINTENANCE_INTERVAL:
         state["maintenance"] = now
         schedule_maintenance()
+    if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
+        state["purge"] = now
+        jobs.enqueue("purge_accounts")
+        db.session.commit()  # the job goes out after the commit
 
 
 def run_scheduler(stop_after: float | None = None) -> None:

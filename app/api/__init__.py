@@ -13,6 +13,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     networks,
     openapi,
     photos,
+    privacy,
     projects,
     search,
     tasks,

@@ -197,7 +197,10 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("get", "/api/v1/me", "The caller and their teams", "accounts", None, 200, []),
     ("delete", "/api/v1/me", "Request deletion of your account", "accounts", "PasswordInput", 202, []),
     ("post", "/api/v1/export", "Start a data export", "accounts", None, 202, []),
+    ("get", "/api/v1/export", "Your unexpired exports, newest first", "accounts", None, 200, []),
     ("get", "/api/v1/export/{export_id}", "Status and download_url of an export", "accounts", None, 200, []),
+    ("get", "/api/v1/export/{export_id}/download", "The export's JSON document (its owner only)", "accounts",
+     None, 200, []),
     ("get", "/api/v1/me/tasks", "Tasks assigned to you across teams", "tasks", None, 200,
      ["status", *LIST_PARAMS]),
     # teams

@@ -23,10 +23,13 @@ from app.models.inventory import (
     TaskComment,
     Vlan,
 )
+from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 
 __all__ = [
     "DEVICE_STATUSES",
+    "EXPORT_STATUSES",
+    "DataExport",
     "PROJECT_STATUSES",
     "ROLES",
     "TASK_STATUSES",

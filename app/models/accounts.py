@@ -75,6 +75,9 @@ class Team(Base):
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = created_column()
+    # Set when the account of its only member was deleted: purged with that account.
+    deleted_at: Mapped[datetime | None]
+    purge_after: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="team", cascade="all, delete-orphan")
 

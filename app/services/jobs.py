@@ -35,6 +35,8 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "maintain_device": ("workers.jobs.maintain_device", 3600, [300, 1800]),
     "check_device": ("workers.jobs.check_device", 3600, [300, 1800]),
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),
+    "export_user_data": ("workers.jobs.export_user_data", 3600, [30, 300]),
+    "purge_accounts": ("workers.jobs.purge_accounts", 3600, [600, 3600]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900

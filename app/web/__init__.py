@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, session
+from flask import Flask
 from flask_login import current_user
 
 from app.api.errors import register_app_handlers
@@ -10,9 +10,9 @@ from app.api.errors import register_app_handlers
 
 def register_web(app: Flask) -> None:
     from app import githttp
-    from app.web import account, auth, dashboard, devices, inventory, photos, teams
+    from app.web import account, auth, dashboard, devices, inventory, photos, preferences, privacy, teams
 
-    for module in (auth, account, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos):
         app.register_blueprint(module.bp)
     githttp.init_app(app)
     register_app_handlers(app)
@@ -26,7 +26,7 @@ def register_web(app: Flask) -> None:
         return {
             "nav_teams": teams_nav,
             "dev_mode": not config.mail_url,
-            "theme": session.get("theme", "light"),
+            **preferences.current(),
         }
 
     @app.after_request

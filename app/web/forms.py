@@ -93,3 +93,16 @@ class PhotoForm(FlaskForm):
     caption = StringField("Caption", validators=[Optional(), Length(max=1000)])
     # The privacy choice is visible and on by default; unticking it keeps the GPS position.
     strip_location = BooleanField("Remove location data (recommended)", default=True)
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
+
+
+THEME_CHOICES = [("light", "Light"), ("dark", "Dark")]
+LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+
+
+class PreferencesForm(FlaskForm):
+    theme = SelectField("Theme", choices=THEME_CHOICES, default="light")
+    language = SelectField("Language", choices=LANGUAGE_CHOICES, default="en")
