@@ -30,6 +30,7 @@ from gitstore import (
     Changes,
     CommitResult,
     ConflictError,
+    DeviceRepo,
     Diff,
     ImportResult,
     ImportVersion,
@@ -231,13 +232,7 @@ def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[st
             raise _in_version(exc, index) from None
     try:
         with locked_repo(device) as repo:
-            expected = None
-            if parent is not None:
-                try:
-                    expected = repo.resolve(parent)
-                except (RevisionNotFound, AmbiguousRevision) as exc:
-                    raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
-                                          field="parent", code="unknown_parent") from None
+            expected = _expected_parent(repo, parent)
             result: ImportResult = repo.import_versions(wanted, author_for(user), expected)
             if result.commits:
                 commit_index.record_commits(
@@ -283,6 +278,17 @@ def _commit_json(result: CommitResult, message: str | None, author: dict[str, An
     return data
 
 
+def _expected_parent(repo: DeviceRepo, parent: str | None) -> str | None:
+    """The full id a write's `parent` names, resolved under the write lock (422 if it names nothing)."""
+    if parent is None:
+        return None
+    try:
+        return repo.resolve(parent)
+    except (RevisionNotFound, AmbiguousRevision) as exc:
+        raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
+                              field="parent", code="unknown_parent") from None
+
+
 def commit(
     device: Device, access: TeamAccess, changes: Changes, message: str, parent: str | None = None
 ) -> tuple[dict[str, Any], bool]:
@@ -290,13 +296,7 @@ def commit(
     user = access.user
     try:
         with locked_repo(device) as repo:
-            expected = None
-            if parent is not None:
-                try:
-                    expected = repo.resolve(parent)
-                except (RevisionNotFound, AmbiguousRevision) as exc:
-                    raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
-                                          field="parent", code="unknown_parent") from None
+            expected = _expected_parent(repo, parent)
             result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
             if result.changed:
                 commit_index.record_commit(device, result, user, message)
