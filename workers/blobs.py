@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -39,3 +40,12 @@ def manifest_key(device_id: str) -> str:
 
 def pack_key(device_id: str, sha: str) -> str:
     return f"{mirror_prefix(device_id)}packs/{check_sha256(sha)}.pack"
+
+
+def sha256_file(path: Path) -> str:
+    """The SHA-256 of a file, read in 1 MiB chunks (packs and photos can be large)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -17,7 +17,6 @@ immutable, and the repo's gc (which runs under the write lock) never prunes rece
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from gitstore import DeviceRepo
-from workers.blobs import blob_path, manifest_key, mirror_prefix, pack_key, photo_key
+from workers.blobs import blob_path, manifest_key, mirror_prefix, pack_key, photo_key, sha256_file
 from workers.git import GitCommandError, list_refs, run_git
 from workers.objectstore import ObjectNotFound, ObjectStore, ObjectStoreError
 
@@ -72,14 +71,6 @@ def read_manifest(store: ObjectStore, device_id: str) -> dict[str, Any] | None:
     if manifest.get("device_id") != device_id:
         raise MirrorFormatError(f"manifest of {device_id} names another device")
     return manifest
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _pack_object_count(path: Path) -> int:
@@ -158,7 +149,7 @@ def mirror_repo(repo_path: Path, device_id: str, store: ObjectStore, data_dir: P
             if full:
                 packs = []
             if count or full:
-                sha = _sha256_file(pack_file)
+                sha = sha256_file(pack_file)
                 key = pack_key(device_id, sha)
                 with open(pack_file, "rb") as handle:
                     info = store.put(key, handle, "application/x-git-packed-objects", sha256=sha)

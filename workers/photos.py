@@ -17,7 +17,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from workers.blobs import blob_path, check_sha256, photo_key
+from workers.blobs import blob_path, check_sha256, photo_key, sha256_file
 from workers.images import THUMBNAIL_TYPE, thumbnail
 from workers.objectstore import ObjectNotFound, ObjectStore
 
@@ -66,18 +66,10 @@ def fetch_blob(data_dir: Path, store: ObjectStore, sha: str) -> Path | None:
         info = store.download_to(photo_key(sha), path)
     except ObjectNotFound:
         return None
-    if info.sha256 != sha and _sha256_file(path) != sha:  # the store checked it against its metadata
+    if info.sha256 != sha and sha256_file(path) != sha:  # the store checked it against its metadata
         path.unlink(missing_ok=True)
         raise ValueError(f"object {photo_key(sha)} does not hold content {sha}")
     return path
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch_thumbnail(data_dir: Path, store: ObjectStore, sha: str) -> Path | None:
