@@ -21,6 +21,21 @@ class Touched(NamedTuple):
     new_data: bytes | None
 
 
+
+def split_edits(
+    edits: dict[str, bytes | None],
+) -> tuple[dict[str, bytes | None], dict[str, dict[str, bytes | None]]]:
+    """Edits of this tree's own entries, and the edits of each subdirectory (paths relative to it)."""
+    leaves: dict[str, bytes | None] = {}
+    nested: dict[str, dict[str, bytes | None]] = {}
+    for path, data in edits.items():
+        head, sep, rest = path.partition("/")
+        if sep:
+            nested.setdefault(head, {})[rest] = data
+        else:
+            leaves[head] = data
+    return leaves, nested
+
 def field_for(path: str) -> str:
     """The InvalidChange field for a stored path: `configs/a/b` -> `configs.a/b`."""
     top, _, rest = path.partition("/")
@@ -44,14 +59,7 @@ def apply_edits(
     count lines from the edits it already has instead of diffing the two trees again.
     """
     builder = repo.TreeBuilder(tree) if tree is not None else repo.TreeBuilder()
-    leaves: dict[str, bytes | None] = {}
-    nested: dict[str, dict[str, bytes | None]] = {}
-    for path, data in edits.items():
-        head, sep, rest = path.partition("/")
-        if sep:
-            nested.setdefault(head, {})[rest] = data
-        else:
-            leaves[head] = data
+    leaves, nested = split_edits(edits)
 
     for name, data in leaves.items():
         existing = builder.get(name)
@@ -123,14 +131,7 @@ class MemTree:
         touched: list[Touched],
         prefix: str = "",
     ) -> None:
-        leaves: dict[str, bytes | None] = {}
-        nested: dict[str, dict[str, bytes | None]] = {}
-        for path, data in edits.items():
-            head, sep, rest = path.partition("/")
-            if sep:
-                nested.setdefault(head, {})[rest] = data
-            else:
-                leaves[head] = data
+        leaves, nested = split_edits(edits)
         for name, data in leaves.items():
             existing = self.entries.get(name)
             is_tree = existing is not None and existing[0] == FileMode.TREE
