@@ -21,6 +21,7 @@ HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    503: "unavailable",
 }
 
 
@@ -37,7 +38,9 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    response = error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on 503
+    return response
 
 
 @bp.errorhandler(RateLimitExceeded)
