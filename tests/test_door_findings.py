@@ -190,7 +190,7 @@ def _hold_lock(app, device_id: str):
 
 
 def test_lock_timeout_is_503_with_retry_after_on_the_api_and_on_push(app, world, client, monkeypatch):
-    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2, raising=False)
     release, thread = _hold_lock(app, world.device_id)
     try:
         api = client.post(f"/api/v1/devices/{world.device_id}/versions",
@@ -208,7 +208,7 @@ def test_lock_timeout_is_503_with_retry_after_on_the_api_and_on_push(app, world,
 
 
 def test_device_deletion_waits_for_the_lock(app, world, client, monkeypatch):
-    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2)
+    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2, raising=False)
     path = device_path(app, world.device_id)
     release, thread = _hold_lock(app, world.device_id)
     try:
