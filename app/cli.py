@@ -64,10 +64,13 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
         print("REDIS_URL is not set: jobs run in-process in the web server, no worker is needed.",
               file=sys.stderr)
         return 2
+    from app import create_app
     from workers.runner import run_worker
 
+    # The entry point builds the app; the worker package never imports the app factory (it sits
+    # beside the web faces, and must not depend on them: see .importlinter).
     _reconcile_at_startup(config)
-    return run_worker(config, burst=args.burst)
+    return run_worker(create_app(config), config, burst=args.burst)
 
 
 def cmd_reindex(args: argparse.Namespace, config: Config) -> int:

@@ -27,13 +27,13 @@ from app.extensions import db
 from app.models import Device, Membership, Project, Team, User, new_id
 from app.services import device_door, versions
 from app.services.access import device_access
-from app.services.repos import repo_path
+from app.services.gitstore_bridge import repo_path
 from app.services.teams import TeamAccess
+from app.storage.blobs import blob_path
+from app.storage.objectstore import ObjectStore, open_object_store
 from gitstore import Changes
-from tests.workers.conftest import BUCKET, MotoServer
-from workers.blobs import blob_path
+from tests.objectstore_support import BUCKET, MotoServer
 from workers.git import list_refs, run_git
-from workers.objectstore import ObjectStore, open_object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -108,7 +108,7 @@ def test_api_write_killed_between_ref_move_and_sql_commit_is_repaired(app, confi
 @pytest.mark.slow
 def test_push_whose_worker_dies_after_git_moved_main_is_repaired(app, config, tmp_path, monkeypatch, make_user,
                                                                  token_for):
-    from tests.githttp_fixtures import git_env
+    from tests.githttp_support import git_env
 
     git_home = tmp_path / "home"
     git_home.mkdir()

@@ -20,14 +20,21 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import AuditEvent, CommitRecord, Device, User
-from app.services import devices, photos, repos
+from app.services import devices, gitstore_bridge, photos
+from app.storage.objectstore import open_object_store
 from gitstore import DeviceRepo, canonical_json
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import device_path, git_env, repo_url, run_git
-from tests.helpers import bearer
+from tests.client_support import bearer
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    device_path,
+    git_env,
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
 from tests.jobs_support import make_device, make_env, make_team
-from tests.photo_helpers import image_bytes
-from workers.objectstore import open_object_store
+from tests.photo_support import image_bytes
 
 
 def _clone(git_home, server, world, tmp_path, who: str = "editor"):
@@ -190,7 +197,7 @@ def _hold_lock(app, device_id: str):
 
 
 def test_lock_timeout_is_503_with_retry_after_on_the_api_and_on_push(app, world, client, monkeypatch):
-    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2, raising=False)
+    monkeypatch.setattr(gitstore_bridge, "LOCK_TIMEOUT", 0.2, raising=False)
     release, thread = _hold_lock(app, world.device_id)
     try:
         api = client.post(f"/api/v1/devices/{world.device_id}/versions",
@@ -208,7 +215,7 @@ def test_lock_timeout_is_503_with_retry_after_on_the_api_and_on_push(app, world,
 
 
 def test_device_deletion_waits_for_the_lock(app, world, client, monkeypatch):
-    monkeypatch.setattr(repos, "LOCK_TIMEOUT", 0.2, raising=False)
+    monkeypatch.setattr(gitstore_bridge, "LOCK_TIMEOUT", 0.2, raising=False)
     path = device_path(app, world.device_id)
     release, thread = _hold_lock(app, world.device_id)
     try:

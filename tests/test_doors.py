@@ -28,10 +28,17 @@ from app.extensions import db
 from app.models import AuditEvent, CommitRecord, Device, Team, User
 from app.services import devices, photos, plans
 from gitstore import DeviceRepo, canonical_json
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import device_path, git_env, repo_url, run_git
-from tests.helpers import bearer
-from tests.photo_helpers import image_bytes
+from tests.client_support import bearer
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    device_path,
+    git_env,
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
+from tests.photo_support import image_bytes
 
 RULE_STATUS = {
     "viewer": 403,

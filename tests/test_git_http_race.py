@@ -12,8 +12,15 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import CommitRecord, Device
 from gitstore import DeviceRepo
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import PUSH_IDENTITY, device_path, repo_url, run_git
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    PUSH_IDENTITY,
+    device_path,
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
 
 ROUNDS = 100
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
 
 PSEUDONYM_DOMAIN = "@users.noreply.infratrace"

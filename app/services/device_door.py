@@ -43,10 +43,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Device, TeamPhoto, User
-from app.services import audit, commit_index, faults, jobs, plans
+from app.services import audit, commit_index, faults, job_queue, plans
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
+from app.services.gitstore_bridge import locked_repo, repo_path
 from app.services.permissions import ACTION_MIN_ROLE, role_allows
-from app.services.repos import locked_repo, repo_path
 from app.services.teams import TeamAccess
 from gitstore import (
     AmbiguousRevision,
@@ -282,12 +282,12 @@ def record_moved(device: Device, actor: Actor, moved: Moved, repo: DeviceRepo) -
     if moved.audit_action:
         audit.record(device.team_id, actor.user, moved.audit_action, moved.audit_type, device.id,
                      moved.audit_changes)
-    jobs.enqueue("mirror_device", device.id)
+    job_queue.enqueue("mirror_device", device.id)
     for job in moved.jobs:
-        jobs.enqueue(*job)
+        job_queue.enqueue(*job)
     for job_step in AFTER_COMMIT_JOBS:
         for job in job_step(device, moved):
-            jobs.enqueue(*job)
+            job_queue.enqueue(*job)
     return added
 
 
@@ -336,7 +336,7 @@ def create_device(actor: User | Actor, access: TeamAccess, device: Device, snaps
     The repository is built under a temporary name and renamed into place (gitstore), so the
     "ref move" here is that rename; a failed SQL commit removes the repository again.
     """
-    from app.services.repos import author_for, repos_root
+    from app.services.gitstore_bridge import author_for, repos_root
 
     actor = actor_of(actor)
     authorize(actor, access, "inventory.write")
@@ -375,14 +375,14 @@ def delete_device(actor: User | Actor, device: Device, access: TeamAccess, audit
     try:
         with locked_repo(device):
             audit.record(team_id, actor.user, "delete", "device", device_id, audit_changes)
-            jobs.enqueue("delete_device_mirror", device_id)
+            job_queue.enqueue("delete_device_mirror", device_id)
             db.session.delete(device)
             db.session.commit()
             DeviceRepo.delete(path)
     except RepositoryNotFound:
         # No repository (a damaged row): the row still goes.
         audit.record(team_id, actor.user, "delete", "device", device_id, audit_changes)
-        jobs.enqueue("delete_device_mirror", device_id)
+        job_queue.enqueue("delete_device_mirror", device_id)
         db.session.delete(device)
         db.session.commit()
     except GitStoreError as exc:

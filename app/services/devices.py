@@ -18,7 +18,7 @@ from app.services import audit, device_door
 from app.services.access import device_access, project_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, ValidationError
-from app.services.repos import author_for
+from app.services.gitstore_bridge import author_for
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, choice_field, slugify, string_field
 from gitstore import Changes, DeviceRepo, InvalidChange

@@ -1,6 +1,6 @@
 """Device photos: upload, list, remove, and the permission-checked lookup behind every photo URL.
 
-* Upload: the bytes are checked by content (workers/images.py: JPEG, PNG, WebP only; Pillow's
+* Upload: the bytes are checked by content (app/storage/images.py: JPEG, PNG, WebP only; Pillow's
   pixel limit), EXIF location is removed unless the user opts out, and what remains is written to
   the local blob cache under its sha256 BEFORE the reference is committed to photos.json through
   the versions service (so no version ever names bytes this host lacks). The object store gets
@@ -33,14 +33,14 @@ from app.services import device_door, versions
 from app.services.access import device_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
-from app.services.repos import author_for, open_repo
+from app.services.gitstore_bridge import author_for, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, string_field
+from app.storage.blobs import check_sha256
+from app.storage.images import EXTENSIONS, ImageRejected, inspect, strip_location
+from app.storage.objectstore import ObjectStoreError, open_object_store
+from app.storage.photo_files import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
 from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound
-from workers.blobs import check_sha256
-from workers.images import EXTENSIONS, ImageRejected, inspect, strip_location
-from workers.objectstore import ObjectStoreError, open_object_store
-from workers.photos import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
 
 PHOTOS_FILE = "photos.json"
 UPLOAD_FIELDS = {"file", "caption", "strip_location", "parent"}

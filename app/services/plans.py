@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Device, Membership, Team
 from app.services.errors import PlanLimit
-from app.services.repos import repo_path
+from app.services.gitstore_bridge import repo_path
 from gitstore import DeviceRepo
 
 # None means unlimited.

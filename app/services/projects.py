@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import PROJECT_STATUSES, Device, Membership, Project, User
-from app.services import audit, device_door, jobs
+from app.services import audit, device_door, job_queue
 from app.services.errors import Conflict
+from app.services.gitstore_bridge import repo_path
 from app.services.inventory_fields import metadata_field, slug_field, status_field, text_field
-from app.services.repos import repo_path
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, slugify, string_field
 
@@ -143,7 +143,7 @@ def delete_project(access: TeamAccess, project: Project, cascade: bool = False) 
     pending: list[Path] = db.session.info.setdefault(_PENDING_REPO_DELETES, [])
     for device in devices:
         pending.append(repo_path(device))
-        jobs.enqueue("delete_device_mirror", device.id)
+        job_queue.enqueue("delete_device_mirror", device.id)
         audit.record(project.team_id, access.user, "delete", "device", device.id,
                      audit.diff_fields({"name": device.name, "project_id": device.project_id}, {}))
         db.session.delete(device)

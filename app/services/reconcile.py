@@ -22,8 +22,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CommitRecord, Device
-from app.services import audit, commit_index, jobs
-from app.services.repos import locked_repo, repo_path
+from app.services import audit, commit_index, job_queue
+from app.services.gitstore_bridge import locked_repo, repo_path
 from gitstore import GitStoreError, RepositoryNotFound
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def reconcile_device(device: Device, reason: str = "sweep", rebuild: bool = Fals
             log.warning("reconciled device %s (%s): SQL had %s, git has %s", device.id, reason, indexed, head)
         device.refs_digest = digest
         if repair is not None or device.mirrored_head != head or device.mirror_error is not None:
-            jobs.enqueue("mirror_device", device.id)
+            job_queue.enqueue("mirror_device", device.id)
         db.session.commit()
     return repair, added
 

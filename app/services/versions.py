@@ -22,7 +22,7 @@ from app.services import device_door
 from app.services.access import device_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
-from app.services.repos import author_for, open_repo
+from app.services.gitstore_bridge import author_for, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (

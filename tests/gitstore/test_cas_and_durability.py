@@ -14,7 +14,7 @@ import pytest
 import gitstore.durability as durability
 import gitstore.repo as repo_module
 from gitstore import Changes, ConflictError, DeviceRepo, GitStoreError, ImportVersion
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 MAIN = "refs/heads/main"
 
