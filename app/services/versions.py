@@ -234,7 +234,7 @@ def import_versions(user: User | Actor, device_id: str, body: dict[str, Any]) ->
         except ServiceError as exc:
             raise _in_version(exc, index) from None
 
-    def move(repo: DeviceRepo) -> Moved:
+    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
         expected = _expected_parent(repo, parent)
         result: ImportResult = repo.import_versions(wanted, author_for(actor.user), expected)
         audit_changes: dict[str, Any] = {}
@@ -297,9 +297,10 @@ def commit(
     """One version through the door: rules, lock, CAS commit, index, audit, jobs, SQL commit."""
     who = actor_of(actor if actor is not None else access.user)
 
-    def move(repo: DeviceRepo) -> Moved:
+    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
         expected = _expected_parent(repo, parent)
-        result: CommitResult = repo.commit_version(changes, author_for(who.user), message, expected)
+        assert content is not None  # the door's content steps made it from `changes`
+        result: CommitResult = repo.commit_version(content, author_for(who.user), message, expected)
         return Moved(result.changed, [(result, message)], "commit", "device_version",
                      {"commit": result.commit, "parent": result.parent, "message": message.strip()[:200],
                       "files": [f.path for f in result.files]}, result=result)
@@ -534,7 +535,7 @@ def create_tag(user: User | Actor, device_id: str, body: dict[str, Any]) -> TagI
         raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
                               field="message", code="invalid")
 
-    def move(repo: DeviceRepo) -> Moved:
+    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
         try:
             tag = repo.create_tag(name, rev, message, author_for(actor.user))  # type: ignore[arg-type]
         except (RevisionNotFound, AmbiguousRevision) as exc:
@@ -549,7 +550,7 @@ def delete_tag(user: User | Actor, device_id: str, name: str) -> None:
     actor = actor_of(user)
     device, access = device_access(actor.user, device_id)
 
-    def move(repo: DeviceRepo) -> Moved:
+    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
         target = next((t.target for t in repo.list_tags() if t.name == name), None)
         try:
             repo.delete_tag(name)
