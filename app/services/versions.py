@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
@@ -334,9 +334,16 @@ def _history_select():  # type: ignore[no-untyped-def]
     return select(*_HISTORY_COLUMNS).outerjoin(User, User.id == CommitRecord.author_id)
 
 
-def _rows(statement: Any) -> list[Any]:
+# The two unfiltered pages (newest, and below a cursor), built once: only the values change.
+_NEWEST = (_history_select().where(CommitRecord.device_id == bindparam("device"))
+           .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
+_BELOW = (_history_select().where(CommitRecord.device_id == bindparam("device"), CommitRecord.seq < bindparam("before"))
+          .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
+
+
+def _rows(statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
     """Plain rows through the session's connection: no ORM result processing for a read-only page."""
-    return list(db.session.connection().execute(statement))
+    return list(db.session.connection().execute(statement, params or {}))
 
 
 def history_page(
@@ -362,10 +369,11 @@ def history_page(
             .order_by(CommitRecord.seq.desc())
         ) if seqs else []
     else:
-        query = _history_select().where(CommitRecord.device_id == device.id)
-        if before is not None:
-            query = query.where(CommitRecord.seq < before)
-        rows = _rows(query.order_by(CommitRecord.seq.desc()).limit(limit + 1))
+        params = {"device": device.id, "limit": limit + 1}
+        if before is None:
+            rows = _rows(_NEWEST, params)
+        else:
+            rows = _rows(_BELOW, {**params, "before": before})
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
