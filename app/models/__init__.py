@@ -11,6 +11,15 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.fleet import (
+    COMPLIANCE_KINDS,
+    COMPLIANCE_STATUSES,
+    FTS_OBJECTS,
+    ChangeSummary,
+    ComplianceResult,
+    ComplianceRule,
+    ConfigText,
+)
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -27,6 +36,13 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 
 __all__ = [
+    "COMPLIANCE_KINDS",
+    "COMPLIANCE_STATUSES",
+    "FTS_OBJECTS",
+    "ChangeSummary",
+    "ComplianceResult",
+    "ComplianceRule",
+    "ConfigText",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "DataExport",

@@ -58,6 +58,8 @@ class Device(Base):
     head_commit: Mapped[str | None] = mapped_column(String(64))
     version_count: Mapped[int] = mapped_column(Integer, default=0)
     last_changed_at: Mapped[datetime | None]
+    # The newest commit (seq) whose block summaries are written (version analysis job).
+    analysed_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mirrored_head: Mapped[str | None] = mapped_column(String(64))
     mirrored_at: Mapped[datetime | None]
     mirror_error: Mapped[str | None] = mapped_column(Text)

@@ -37,6 +37,8 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),
     "export_user_data": ("workers.jobs.export_user_data", 3600, [30, 300]),
     "purge_accounts": ("workers.jobs.purge_accounts", 3600, [600, 3600]),
+    "analyse_device": ("workers.jobs.analyse_device", 1800, [30, 300, 1800]),
+    "evaluate_project_compliance": ("workers.jobs.evaluate_project_compliance", 3600, [60, 600]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900
