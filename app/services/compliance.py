@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import regex
 from hier_config import HConfig, Platform
 from sqlalchemy import select, update
 
@@ -30,7 +31,7 @@ from app.services import audit, config_blocks, jobs
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
-from app.services.user_patterns import compile_pattern, search
+from app.services.user_patterns import compile_pattern, finditer, search
 from app.services.validation import check_fields
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
@@ -250,21 +251,40 @@ class Evaluator:
     def _line_no(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1
 
+    def _set_text(self) -> str | None:
+        """Junos only: the config as hier_config's `set` lines, so a rule may be written either way."""
+        if self.platform is not Platform.JUNIPER_JUNOS:
+            return None
+        tree = self.tree()
+        return "\n".join(child.text for child in tree.children) if tree is not None else None
+
+    def _in_set_form(self, pattern: regex.Pattern[str]) -> bool:
+        text = self._set_text()
+        return text is not None and search(pattern, text) is not None
+
+    def _offending(self, pattern: regex.Pattern[str], text: str, numbered: bool) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        for match in finditer(pattern, text, "pattern"):
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.start())
+            line = text[start: end if end >= 0 else len(text)]
+            entry = {"line": text.count("\n", 0, match.start()) + 1 if numbered else None, "text": line}
+            if entry not in found:
+                found.append(entry)
+            if len(found) >= MAX_REPORTED_LINES:
+                break
+        return found
+
     def check(self, rule: ComplianceRule) -> Failure | None:
         pattern = compile_pattern(rule.pattern, "pattern")
         if rule.kind == "must_contain":
-            if search(pattern, self.text) is None:
+            if search(pattern, self.text) is None and not self._in_set_form(pattern):
                 return Failure(rule, missing=rule.pattern)
             return None
         if rule.kind == "must_not_contain":
-            found = []
-            for match in pattern.finditer(self.text, timeout=2.0):
-                start = self.text.rfind("\n", 0, match.start()) + 1
-                end = self.text.find("\n", match.start())
-                found.append({"line": self._line_no(match.start()),
-                              "text": self.text[start: end if end >= 0 else len(self.text)]})
-                if len(found) >= MAX_REPORTED_LINES:
-                    break
+            found = self._offending(pattern, self.text, numbered=True)
+            if not found and self._set_text() is not None:
+                found = self._offending(pattern, self._set_text() or "", numbered=False)
             return Failure(rule, lines=found) if found else None
         tree = self.tree()
         if tree is None:

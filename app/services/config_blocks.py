@@ -75,12 +75,14 @@ def _split_junos(line: str) -> tuple[str, str]:
     return " ".join(words[:2]), " ".join(words[2:])
 
 
+_KEY_VALUE = re.compile(r'^(.*?)\s+("[^"]*"|\S+)$')
+_SEQUENCE = re.compile(r"^\d+\s+")
+
+
 def _key_value(item: str) -> tuple[str, str]:
-    """`description phone-471` -> ("description", "phone-471"); keeps multi-word keys of common forms."""
-    words = item.split()
-    if len(words) < 2:
-        return item, ""
-    return " ".join(words[:-1]), words[-1]
+    """`description phone-471` -> ("description", "phone-471"); a quoted value stays whole."""
+    match = _KEY_VALUE.match(item)
+    return (match.group(1), match.group(2)) if match else (item, "")
 
 
 def _group_neighbors(items: list[str], others: list[str]) -> tuple[list[str], list[str]]:
@@ -121,6 +123,12 @@ def _phrases(block: str, removed: list[str], added: list[str]) -> str:
     rest_added = [a for a in added if _key_value(a)[0] not in paired]
     is_list = bool(re.match(r"(ip(v6)? access-list|access-list|ip prefix-list|route-map|object-group|"
                             r"policy-options|firewall)", block))
+    if is_list:
+        # Entries are compared without their sequence numbers, which hier_config renumbers.
+        plain_removed = [_SEQUENCE.sub("", r) for r in rest_removed]
+        plain_added = [_SEQUENCE.sub("", a) for a in rest_added]
+        rest_removed = [r for r in plain_removed if r not in plain_added]
+        rest_added = [a for a in plain_added if a not in plain_removed]
     if is_list and (rest_removed or rest_added):
         if rest_added:
             phrases.append(f"+{len(rest_added)} entr{'y' if len(rest_added) == 1 else 'ies'}")
@@ -151,7 +159,7 @@ def summarize(platform: Platform, old_text: str, new_text: str) -> list[BlockCha
         sign = body[:1] if body[:1] in "+-" and body[1:2] == " " else ""
         text = body[2:] if sign else body
         if whole_until is not None and indent > whole_until:
-            continue
+            continue  # inside a line added or removed with everything under it
         whole_until = None
         while context and context[-1][0] >= indent:
             context.pop()
@@ -166,6 +174,7 @@ def summarize(platform: Platform, old_text: str, new_text: str) -> list[BlockCha
         else:
             block = context[0][1]
             item = " ".join([c for _, c in context[1:]] + [text])
+            whole_until = indent
         if block not in blocks:
             blocks[block] = ([], [])
             order.append(block)
