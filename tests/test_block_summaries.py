@@ -78,8 +78,8 @@ def test_summaries_on_history_and_searchable(world: World):
     assert items[1]["summary"] == []  # the first config is an added file, not a block change
     found = world.client.get("/api/v1/teams/acme/search", query_string={"q": "ACL-SERVERS-IN", "kind": "changes"},
                              headers=world.headers["viewer"]).get_json()
-    assert [(c["device"]["name"], c["summary"]) for c in found["results"]["changes"]] == [
+    assert [(c["device"]["name"], c["summary"]) for c in found["changes"]] == [
         ("access-sw-1", "ip access-list extended ACL-SERVERS-IN: +1 entry")]
     assert world.client.get("/api/v1/teams/acme/search", query_string={
         "q": "ACL-SERVERS-IN", "kind": "changes", "since": "2000-01-01", "until": "2000-02-01"},
-        headers=world.headers["viewer"]).get_json()["results"]["changes"] == []
+        headers=world.headers["viewer"]).get_json()["changes"] == []

@@ -46,13 +46,13 @@ def _search(world: World, role: str = "viewer", expect: int = 200, **params):
 
 
 def _names(body: dict, key: str = "configs") -> list[str]:
-    return [entry["device"]["name"] for entry in body["results"][key]]
+    return [entry["device"]["name"] for entry in body[key]]
 
 
 def test_substring_finds_lines_with_numbers_context_and_highlight(world, fleet):
     body = _search(world, q="acl-servers-in", kind="config")
     assert _names(body) == ["access-sw-1"]
-    [file] = body["results"]["configs"][0]["files"]
+    [file] = body["configs"][0]["files"]
     assert file["path"] == "configs/running-config"
     [hit] = file["lines"]
     lines = IOS.split("\n")
@@ -86,7 +86,7 @@ def test_short_query_and_like_wildcards_are_literal(world, fleet):
 def test_regex_search(world, fleet):
     body = _search(world, q=r"^interface GigabitEthernet1/0/1\d$", regex="1", kind="config")
     assert _names(body) == ["access-sw-1"]
-    lines = [hit["text"] for hit in body["results"]["configs"][0]["files"][0]["lines"]]
+    lines = [hit["text"] for hit in body["configs"][0]["files"][0]["lines"]]
     assert lines == ["interface GigabitEthernet1/0/18", "interface GigabitEthernet1/0/19"]
     body = _search(world, q=r"neighbor 10\.(20|30)\.0\.1", regex="true", kind="config")
     assert _names(body) == ["eos-leaf-1", "nx-core-1"]
@@ -97,7 +97,7 @@ def test_regex_search(world, fleet):
 def test_absent_search_lists_devices_lacking_a_line(world, fleet):
     body = _search(world, q=r"^ntp server", regex="1", absent="1", kind="config")
     assert _names(body) == ["eos-leaf-1", "junos-edge-1"]
-    assert all(f["lines"] == [] for entry in body["results"]["configs"] for f in entry["files"])
+    assert all(f["lines"] == [] for entry in body["configs"] for f in entry["files"])
     body = _search(world, q="ACL-SERVERS-IN", absent="1", kind="config")
     assert _names(body) == ["eos-leaf-1", "junos-edge-1", "nx-core-1"]
 
@@ -108,7 +108,7 @@ def test_address_finds_networks_devices_and_lines(world, fleet):
         assert client.post(f"/api/v1/projects/{world.project_id}/networks", json={"name": name, "cidr": cidr},
                            headers=owner).status_code == 201
     body = _search(world, q="10.1.2.3")
-    address = body["results"]["address"]
+    address = body["address"]
     assert sorted(n["name"] for n in address["networks"]) == ["mgmt", "users"]
     assert [d["name"] for d in address["devices"]] == ["access-sw-1"]
     [entry] = address["configs"]
@@ -129,11 +129,11 @@ def test_vlan_finds_networks_and_ports(world, fleet):
     ]
     world.write(fleet["ios"], ports=ports, message="ports")
     body = _search(world, q="vlan 120")
-    vlan = body["results"]["vlan"]
+    vlan = body["vlan"]
     assert [n["name"] for n in vlan["networks"]] == ["voice"]
     assert [(p["device"]["name"], p["port"], p["how"]) for p in vlan["ports"]] == [
         ("access-sw-1", "Gi1/0/5", "member"), ("access-sw-1", "Gi1/0/7", "native")]
-    assert _search(world, q="120", kind="vlan")["results"]["vlan"]["vid"] == 120
+    assert _search(world, q="120", kind="vlan")["vlan"]["vid"] == 120
     _search(world, q="5000", kind="vlan", expect=422)
 
 
@@ -144,7 +144,7 @@ def test_other_teams_never_appear_not_even_as_a_count(world, fleet):
     # The outsider sees only their own device, and the acme team does not exist for them.
     response = world.client.get("/api/v1/teams/other/search", query_string={"q": "ACL-SERVERS-IN", "kind": "config"},
                                 headers=world.headers["outsider"])
-    assert [e["device"]["name"] for e in response.get_json()["results"]["configs"]] == ["theirs-1"]
+    assert [e["device"]["name"] for e in response.get_json()["configs"]] == ["theirs-1"]
     assert world.client.get(SEARCH, query_string={"q": "x"}, headers=world.headers["outsider"]).status_code == 404
 
 
@@ -192,7 +192,7 @@ def test_search_as_of_a_date(world):
     assert _names(_search(world, q="snmp-server community", kind="config")) == []
     dated = _search(world, q="snmp-server community", kind="config", at="2026-03-01")
     assert _names(dated) == ["dated-sw"]
-    assert dated["results"]["configs"][0]["files"][0]["lines"][0]["line"] == 2
+    assert dated["configs"][0]["files"][0]["lines"][0]["line"] == 2
     assert _names(_search(world, q="snmp-server community", kind="config", at="2026-01-01")) == []
 
 

@@ -43,9 +43,7 @@ def create_compliance_rule(project_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/compliance/rules/<rule_id>")
 def get_compliance_rule(rule_id: str):  # type: ignore[no-untyped-def]
-    rule, access, _ = compliance._rule_access(api_user(), rule_id)
-    access.require("inventory.read")
-    return jsonify(rule_json(rule))
+    return jsonify(rule_json(compliance.get_rule(api_user(), rule_id)))
 
 
 @bp.patch("/compliance/rules/<rule_id>")

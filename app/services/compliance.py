@@ -127,6 +127,12 @@ def _rule_access(user: User, rule_id: str) -> tuple[ComplianceRule, TeamAccess, 
     return rule, access, project
 
 
+def get_rule(user: User, rule_id: str) -> ComplianceRule:
+    rule, access, _ = _rule_access(user, rule_id)
+    access.require("inventory.read")
+    return rule
+
+
 def create_rule(user: User, project_id: str, body: Any) -> ComplianceRule:
     project, access = project_access(user, project_id)
     access.require("inventory.write")

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
@@ -491,3 +491,87 @@ def search_changes(access: TeamAccess, q: str, since: datetime | None = None, un
 def platform_names() -> list[str]:
     return sorted(set(config_blocks.PLATFORM_NAMES.values()))
 
+
+
+# -- one team search, as the API and the search page run it -------------------------------------
+
+KINDS = ("all", "names", "config", "address", "vlan", "changes")
+
+
+@dataclass
+class TeamSearch:
+    q: str
+    kind: str
+    regex: bool
+    absent: bool
+    at: datetime | None
+    filters: Filters
+    names: Any = None  # app.services.search.SearchResults
+    address: AddressResults | None = None
+    vlan: VlanResults | None = None
+    configs: ConfigSearch | None = None
+    changes: list[tuple[ChangeSummary, Device]] | None = None
+
+
+def _flag(args: Any, name: str) -> bool:
+    raw = str(args.get(name) or "").strip().lower()
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("", "false", "0", "no", "off"):
+        return False
+    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
+
+
+def time_arg(args: Any, name: str) -> datetime | None:
+    """A date (the end of that day, UTC) or an RFC 3339 time from the query string."""
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValidationError(f"'{name}' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
+                              code="invalid") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+        if len(raw) == 10:
+            value = value.replace(hour=23, minute=59, second=59)
+    return value
+
+
+def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSearch:
+    """Everything a team search asks for, from its query-string arguments (`q`, `kind`, `regex`,
+    `absent`, `at`, `since`, `until`, `project`, `platform`, `config`, `tag`, `cursor`)."""
+    from app.services import search as names_search
+
+    kind = args.get("kind") or "all"
+    if kind not in KINDS:
+        raise ValidationError(f"'kind' must be one of: {', '.join(KINDS)}.", field="kind", code="invalid_choice")
+    q = str(args.get("q") or "")
+    found = TeamSearch(q=q.strip(), kind=kind, regex=_flag(args, "regex"), absent=_flag(args, "absent"),
+                       at=time_arg(args, "at"), filters=Filters.parse(args))
+    plain = not (found.regex or found.absent or found.at)
+    if kind in ("all", "names") and plain:
+        found.names = names_search.search(access, q, per_type=min(limit, names_search.MAX_PER_TYPE))
+    if kind in ("all", "address") and plain:
+        found.address = search_address(access, q, found.filters, limit=limit)
+    vid = parse_vlan(q, kind)
+    if kind in ("all", "vlan") and vid is not None:
+        found.vlan = search_vlan(access, vid, found.filters)
+    elif kind == "vlan":
+        raise ValidationError("'q' must be a VLAN id (1-4094) for kind=vlan.", field="q", code="invalid")
+    if kind in ("all", "config"):
+        found.configs = search_configs(access, q, mode_regex=found.regex, absent=found.absent, filters=found.filters,
+                                       at=found.at, limit=limit, cursor=args.get("cursor"))
+    if kind in ("all", "changes") and plain:
+        found.changes = search_changes(access, q, time_arg(args, "since"), time_arg(args, "until"), found.filters,
+                                       limit=limit)
+    return found
+
+
+def team_projects(access: TeamAccess) -> list[tuple[str, str]]:
+    """(id, name) of the team's projects, for the search page's project filter."""
+    from app.models import Project
+
+    return list(db.session.execute(select(Project.id, Project.name).where(Project.team_id == access.team.id)
+                                   .order_by(Project.name, Project.id)).tuples())
