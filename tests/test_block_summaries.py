@@ -6,8 +6,8 @@ from __future__ import annotations
 from hier_config import Platform
 
 from app.services.config_blocks import platform_for, summarize
-from tests.device_fixtures import World, world_fixture  # noqa: F401
-from tests.fleet_configs import EOS, IOS, JUNOS, NXOS
+from tests.device_support import World, world_fixture  # noqa: F401
+from tests.fleet_config_support import EOS, IOS, JUNOS, NXOS
 from tests.privacy_support import drain
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from app.extensions import db
 from app.models import OutboxMail
-from tests.device_fixtures import World, world_fixture  # noqa: F401
-from tests.fleet_configs import IOS, JUNOS
+from tests.device_support import World, world_fixture  # noqa: F401
+from tests.fleet_config_support import IOS, JUNOS
 from tests.privacy_support import drain
 
 FIXED_IOS = IOS.replace("ip http server\n", "").replace(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import ComplianceRule
-from tests.device_fixtures import World, world_fixture  # noqa: F401
-from tests.fleet_configs import IOS
-from tests.helpers import PASSWORD, get_csrf
+from tests.client_support import PASSWORD, get_csrf
+from tests.device_support import World, world_fixture  # noqa: F401
+from tests.fleet_config_support import IOS
 from tests.privacy_support import drain
 
 

@@ -7,8 +7,8 @@ import pytest
 
 from app.extensions import db
 from app.models import ConfigText
-from tests.device_fixtures import World, world_fixture  # noqa: F401
-from tests.fleet_configs import EOS, IOS, JUNOS, NXOS
+from tests.device_support import World, world_fixture  # noqa: F401
+from tests.fleet_config_support import EOS, IOS, JUNOS, NXOS
 
 SEARCH = "/api/v1/teams/acme/search"
 

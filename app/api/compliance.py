@@ -9,8 +9,8 @@ from flask import Response, jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, public_url
 from app.api.search import device_summary
+from app.http.common import iso, json_body, public_url
 from app.models import ComplianceResult, ComplianceRule
 from app.services import compliance
 from app.services.errors import ValidationError

@@ -15,10 +15,10 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, page_limit, public_url
 from app.api.networks import network_json
 from app.api.projects import project_json
 from app.api.tasks import task_json
+from app.http.common import iso, page_limit, public_url
 from app.models import Device
 from app.services import config_search, search, teams
 

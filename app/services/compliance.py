@@ -27,7 +27,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import COMPLIANCE_KINDS, ComplianceResult, ComplianceRule, ConfigText, Device, Project, User
-from app.services import audit, config_blocks, jobs
+from app.services import audit, config_blocks, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
@@ -183,7 +183,7 @@ def _reevaluate(team_id: str, project_id: str | None) -> None:
     if project_id:
         stmt = stmt.where(Project.id == project_id)
     for pid in db.session.scalars(stmt):
-        jobs.enqueue("evaluate_project_compliance", pid)
+        job_queue.enqueue("evaluate_project_compliance", pid)
 
 
 # -- evaluation ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import ConfigText, Device
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 
 CONFIGS_PREFIX = "configs/"
 PORTS_PATH = "ports.json"

@@ -29,7 +29,7 @@ from app.models import ChangeSummary, CommitRecord, ConfigText, Device, Network,
 from app.services import compliance, config_blocks
 from app.services.config_index import as_text
 from app.services.errors import ValidationError
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer
 

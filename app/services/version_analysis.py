@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChangeSummary, CommitPath, CommitRecord, Device, Membership, Project, User
-from app.services import audit, compliance, config_blocks, jobs
+from app.services import audit, compliance, config_blocks, job_queue
 from app.services.config_index import as_text
+from app.services.gitstore_bridge import open_repo
 from app.services.mail import send_mail
-from app.services.repos import open_repo
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def analyse_device(device_id: str) -> None:
         if rows:
             db.session.execute(ChangeSummary.__table__.insert(), rows)
         if len(commits) == BATCH:
-            jobs.enqueue("analyse_device", device.id)
+            job_queue.enqueue("analyse_device", device.id)
     result, previous = compliance.evaluate_device_head(device)
     if result is not None and result.status == "failing" and previous != "failing":
         _notify_failing(device, result.failures)

@@ -10,12 +10,12 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
+from app.http.errors import html_error
 from app.models import COMPLIANCE_KINDS, User
 from app.services import compliance, config_search, teams
 from app.services.access import project_access
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
-from app.web.errors import html_error
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("fleet", __name__)
