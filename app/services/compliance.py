@@ -246,6 +246,7 @@ class Evaluator:
         self.platform = platform
         self._tree: HConfig | None = None
         self._parsed = False
+        self._block_list: list[tuple[str, str]] | None = None
         self._lines: list[str] | None = None
 
     def tree(self) -> HConfig | None:
@@ -297,13 +298,16 @@ class Evaluator:
             return Failure(rule, missing="(the config could not be parsed into blocks)")
         block_pattern = compile_pattern(rule.block, "block")
         filter_pattern = compile_pattern(rule.block_filter, "block_filter") if rule.block_filter else None
+        if self._block_list is None:
+            # Each block's lines joined once: one multi-line search per block and pattern, not per line.
+            self._block_list = [(parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
         bad: list[str] = []
-        for parent, children in _blocks(tree, self.platform):
+        for parent, body in self._block_list:
             if search(block_pattern, parent) is None:
                 continue
-            if filter_pattern is not None and not any(search(filter_pattern, c) for c in children):
+            if filter_pattern is not None and search(filter_pattern, body) is None:
                 continue
-            if not any(search(pattern, c) for c in children):
+            if search(pattern, body) is None:
                 bad.append(parent)
         return Failure(rule, blocks=bad, missing=rule.pattern) if bad else None
 
