@@ -11,7 +11,6 @@ Every query is limited to the caller's team: another team's devices never appear
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import json
 import re
@@ -180,30 +179,62 @@ def _device_ok(device: Device, filters: Filters) -> bool:
     return True
 
 
+def _line_at(content: str, start: int) -> tuple[int, int]:
+    """(start, end) offsets of the line holding offset `start` (end excludes the newline)."""
+    begin = content.rfind("\n", 0, start) + 1
+    stop = content.find("\n", start)
+    return begin, (len(content) if stop < 0 else stop)
+
+
+def _context(content: str, begin: int, end: int, number: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    before: list[tuple[int, str]] = []
+    pos = begin
+    for offset in range(1, CONTEXT + 1):
+        if pos == 0:
+            break
+        prev_begin = content.rfind("\n", 0, pos - 1) + 1
+        before.insert(0, (number - offset, content[prev_begin: pos - 1]))
+        pos = prev_begin
+    after: list[tuple[int, str]] = []
+    pos = end
+    for offset in range(1, CONTEXT + 1):
+        if pos >= len(content) - 1:
+            break
+        next_end = content.find("\n", pos + 1)
+        next_end = len(content) if next_end < 0 else next_end
+        after.append((number + offset, content[pos + 1: next_end]))
+        pos = next_end
+    return before, after
+
+
 def _line_hits(pattern: regex.Pattern[str], content: str) -> tuple[list[LineHit], int]:
-    matches = finditer(pattern, content)
-    if not matches:
-        return [], 0
-    lines = content.split("\n")
-    starts = [0]
-    for line in lines[:-1]:
-        starts.append(starts[-1] + len(line) + 1)
-    by_line: dict[int, list[tuple[int, int]]] = {}
-    for match in matches:
-        if match.start() == match.end() and match.start() == len(content):
+    """Matching lines with numbers, match ranges and context; works on offsets, never splits the text."""
+    hits: list[LineHit] = []
+    total = 0
+    number = 1
+    counted_to = 0
+    current: LineHit | None = None
+    line_begin, line_end = -1, -1  # the line of the last match
+    for match in finditer(pattern, content):
+        if match.start() == len(content):
             continue
-        index = bisect.bisect_right(starts, match.start()) - 1
-        line_start = starts[index]
-        end = min(match.end(), line_start + len(lines[index]))
-        by_line.setdefault(index, []).append((match.start() - line_start, end - line_start))
-    hits = []
-    for index in sorted(by_line)[:MAX_HITS_PER_FILE]:
-        hits.append(LineHit(
-            line=index + 1, text=lines[index], ranges=by_line[index],
-            before=[(i + 1, lines[i]) for i in range(max(0, index - CONTEXT), index)],
-            after=[(i + 1, lines[i]) for i in range(index + 1, min(len(lines), index + 1 + CONTEXT))
-                   if not (i == len(lines) - 1 and lines[i] == "")]))
-    return hits, len(by_line)
+        if line_begin <= match.start() <= line_end:
+            if current is not None:
+                current.ranges.append((match.start() - line_begin, min(match.end(), line_end) - line_begin))
+            continue
+        line_begin, line_end = _line_at(content, match.start())
+        number += content.count("\n", counted_to, line_begin)
+        counted_to = line_begin
+        total += 1
+        if len(hits) >= MAX_HITS_PER_FILE:
+            current = None
+            continue
+        before, after = _context(content, line_begin, line_end, number)
+        current = LineHit(line=number, text=content[line_begin:line_end],
+                          ranges=[(match.start() - line_begin, min(match.end(), line_end) - line_begin)],
+                          before=before, after=after)
+        hits.append(current)
+    return hits, total
 
 
 def _cursor(value: Any) -> tuple[str, str] | None:
