@@ -15,6 +15,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -126,7 +127,13 @@ def _prefilter(literals: list[str]):  # type: ignore[no-untyped-def]
         match = " AND ".join('"' + lit.replace('"', '""') + '"' for lit in literals)
         return ConfigText.id.in_(text("SELECT rowid FROM config_texts_fts WHERE config_texts_fts MATCH :fts_match")
                                  .bindparams(fts_match=match))
-    return and_(*[ConfigText.content.ilike("%" + _like_escape(lit) + "%", escape="\\") for lit in literals])
+    # A materialized CTE holding only the text condition, so the trigram index answers it alone
+    # (joined with the team and project conditions, the planner would rather walk those indexes and
+    # match every text of the team).
+    hits = (select(ConfigText.id)
+            .where(and_(*[ConfigText.content.ilike("%" + _like_escape(lit) + "%", escape="\\") for lit in literals]))
+            .cte("trigram_hits").prefix_with("MATERIALIZED"))
+    return ConfigText.id.in_(select(hits.c.id))
 
 
 def _like_escape(value: str) -> str:
@@ -250,14 +257,38 @@ def _encode_cursor(device: Device) -> str:
     return f"{device.name}\x1f{device.id}"
 
 
-def _candidates(stmt, after: tuple[str, str] | None) -> Iterator[list[tuple[int, str, str]]]:  # type: ignore[no-untyped-def]
+@contextmanager
+def _trigram_plan(indexed: bool) -> Iterator[None]:
+    """On PostgreSQL, make the planner use the trigram index for a text condition.
+
+    Config text lives out of line (TOAST), so the table looks small and a sequential scan cheap
+    to the planner, which does not count the cost of reading and matching every text: it would
+    scan them all (a second per thousand 1,500-line configs) instead of asking the index.
+    """
+    if not indexed or db.engine.dialect.name != "postgresql":
+        yield
+        return
+    # JIT off too: with sequential scans priced out, every plan looks expensive enough to compile,
+    # and compiling costs far more than this query.
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))
+    db.session.execute(text("SET LOCAL jit = off"))
+    try:
+        yield
+    finally:
+        db.session.execute(text("RESET enable_seqscan"))
+        db.session.execute(text("RESET jit"))
+
+
+def _candidates(stmt, after: tuple[str, str] | None,  # type: ignore[no-untyped-def]
+                indexed: bool = False) -> Iterator[list[tuple[int, str, str]]]:
     """Chunks of (config_text id, device id, path), in device order, after the cursor."""
     ordered = stmt.add_columns(Device.name).order_by(Device.name, Device.id, ConfigText.path)
     while True:
         query = ordered
         if after is not None:
             query = query.where(or_(Device.name > after[0], and_(Device.name == after[0], Device.id > after[1])))
-        rows = db.session.execute(query.limit(CHUNK)).all()
+        with _trigram_plan(indexed):
+            rows = db.session.execute(query.limit(CHUNK)).all()
         if not rows:
             return
         # Never split one device's files across chunks.
@@ -292,10 +323,11 @@ def search_configs(access: TeamAccess, query: Any, *, mode_regex: bool = False, 
     prefilter = _prefilter(literals)
     candidate_ids: set[int] | None = None
     if absent and prefilter is not None:
-        candidate_ids = set(db.session.scalars(scope.with_only_columns(ConfigText.id).where(prefilter)))
+        with _trigram_plan(True):
+            candidate_ids = set(db.session.scalars(scope.with_only_columns(ConfigText.id).where(prefilter)))
     elif not absent and prefilter is not None:
         scope = scope.where(prefilter)
-    for chunk in _candidates(scope, _cursor(cursor)):
+    for chunk in _candidates(scope, _cursor(cursor), indexed=not absent and prefilter is not None):
         ids = [c[0] for c in chunk if candidate_ids is None or c[0] in candidate_ids]
         contents = dict(db.session.execute(
             select(ConfigText.id, ConfigText.content).where(ConfigText.id.in_(ids))).tuples().all()) if ids else {}
