@@ -53,6 +53,11 @@ def test_compliance_dashboard_add_rule_and_status(world: World, app):
     assert "No HTTP server" in page and "status-failing" in page
     device_page = world.client.get(f"/devices/{device['id']}").get_data(as_text=True)
     assert 'id="compliance"' in device_page and "No HTTP server" in device_page
+    world.write(device["id"], configs={"running-config": IOS.replace("ip http server\n", "")},
+                message="fix").close()
+    drain(app)
+    device_page = world.client.get(f"/devices/{device['id']}").get_data(as_text=True)
+    assert "status-compliant" in device_page and "Over its versions" in device_page
     csv_page = world.client.get(f"/projects/{world.project_id}/compliance.csv")
     assert csv_page.mimetype == "text/csv" and b"access-sw-1," in csv_page.data
     with app.app_context():

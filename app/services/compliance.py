@@ -422,10 +422,14 @@ def _csv_safe(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
+def results_for(device_id: str, limit: int = 100) -> list[ComplianceResult]:
+    """Results of an already access-checked device, newest version first."""
+    return list(db.session.scalars(select(ComplianceResult).where(ComplianceResult.device_id == device_id)
+                                   .order_by(ComplianceResult.seq.desc(), ComplianceResult.id.desc()).limit(limit)))
+
+
 def device_history(user: User, device_id: str, limit: int = 100) -> tuple[Device, list[ComplianceResult]]:
     device, access = device_access(user, device_id)
     access.require("inventory.read")
-    rows = db.session.scalars(select(ComplianceResult).where(ComplianceResult.device_id == device.id)
-                              .order_by(ComplianceResult.seq.desc(), ComplianceResult.id.desc()).limit(limit))
-    return device, list(rows)
+    return device, results_for(device.id, limit)
 

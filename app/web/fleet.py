@@ -44,6 +44,12 @@ def device_compliance(device_id: str):  # type: ignore[no-untyped-def]
     return compliance.current_result(device_id)
 
 
+@bp.app_template_global()
+def device_compliance_history(device_id: str, limit: int = 10):  # type: ignore[no-untyped-def]
+    """The device's latest compliance results over its versions, newest first."""
+    return compliance.results_for(device_id, limit)
+
+
 class RuleForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
     kind = SelectField("Kind", choices=[(k, KIND_LABELS[k]) for k in COMPLIANCE_KINDS])
