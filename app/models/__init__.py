@@ -11,6 +11,16 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.integrations import (
+    DELIVERY_STATUSES,
+    WATCH_MODES,
+    WEBHOOK_EVENTS,
+    ImportedCommit,
+    ImportedDevice,
+    Watch,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -27,6 +37,14 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 
 __all__ = [
+    "DELIVERY_STATUSES",
+    "WATCH_MODES",
+    "WEBHOOK_EVENTS",
+    "ImportedCommit",
+    "ImportedDevice",
+    "Watch",
+    "Webhook",
+    "WebhookDelivery",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "DataExport",

@@ -8,6 +8,7 @@ once, and a repository is removed only after its row is gone.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from app.services.errors import Conflict, ValidationError
 from app.services.repos import author_for, locked_repo, repo_path, repos_root
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, choice_field, slugify, string_field
-from gitstore import Changes, ConflictError, DeviceRepo, InvalidChange
+from gitstore import Changes, ConflictError, DeviceRepo, ImportVersion, InvalidChange
 
 MAX_IPS = 16
 MAX_CUSTOM_FIELDS = 50
@@ -178,7 +179,15 @@ def get_device(user: User, device_id: str) -> tuple[Device, TeamAccess]:
     return device, access
 
 
-def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+def create_device(
+    user: User,
+    project_id: str,
+    body: dict[str, Any],
+    history: list[ImportVersion] | None = None,
+    before_commit: Callable[[Device], None] | None = None,
+) -> tuple[Device, TeamAccess]:
+    """A device row and its repo. With `history` (a history import) the repo starts with those
+    versions instead of a creation commit; `before_commit` adds rows to the same transaction."""
     project, access = project_access(user, project_id)
     access.require("inventory.write")
     check_fields(body, CREATE_FIELDS, required=("name",))
@@ -195,7 +204,7 @@ def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[De
                     created_by_id=user.id, updated_by_id=user.id, repo_path="", **values)
     root = repos_root()
     try:
-        path, _ = DeviceRepo.create(root, device.id, snapshot(device), author_for(user))
+        path, _ = DeviceRepo.create(root, device.id, snapshot(device), author_for(user), history=history)
     except InvalidChange as exc:
         raise _invalid(exc) from None
     try:
@@ -205,6 +214,8 @@ def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[De
         commit_index.sync_device(device)
         audit.record(access.team.id, user, "create", "device", device.id,
                      audit.diff_fields({}, {"slug": slug, **values}))
+        if before_commit is not None:
+            before_commit(device)
         db.session.commit()
     except BaseException as exc:
         db.session.rollback()
