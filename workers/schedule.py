@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import jobs
+from app.services import jobs, notifications
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,8 @@ SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
 PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
+WEBHOOK_INTERVAL = 30  # s between looks for webhook deliveries due for another attempt
+DIGEST_INTERVAL = 24 * 3600  # s between watchers' daily digests
 
 
 def sweep_mirrors() -> int:
@@ -78,6 +80,12 @@ def tick(now: float, state: dict[str, float]) -> None:
     if now - state.get("maintenance", -math.inf) >= MAINTENANCE_INTERVAL:
         state["maintenance"] = now
         schedule_maintenance()
+    if now - state.get("webhooks", -math.inf) >= WEBHOOK_INTERVAL:
+        state["webhooks"] = now
+        notifications.retry_due()
+    if now - state.get("digests", -math.inf) >= DIGEST_INTERVAL:
+        state["digests"] = now
+        notifications.send_digests()
     if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
         state["purge"] = now
         jobs.enqueue("purge_accounts")

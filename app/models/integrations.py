@@ -99,6 +99,6 @@ class Watch(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
     mode: Mapped[str] = mapped_column(String(10), default="each")
-    # The digest covers changes after this moment; advanced by each digest sent.
-    digest_since: Mapped[datetime] = mapped_column(default=utcnow)
+    # The next digest covers indexed commits with a larger CommitRecord.id (advanced per digest).
+    digest_cursor: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = created_column()

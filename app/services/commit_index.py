@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import jobs
+from app.services import jobs, notifications
 from app.services.repos import open_repo
 from gitstore import CommitInfo, CommitResult
 
@@ -93,12 +93,14 @@ def _refresh_summary(device: Device, head: str | None) -> None:
     device.last_changed_at = latest.created_at if latest else None
 
 
-def sync_device(device: Device) -> int:
+def sync_device(device: Device, notify: bool = True) -> int:
     """Index the commits the repo has and the index lacks; returns how many were added.
 
     The caller commits the SQL session. If the indexed head is no longer an ancestor of the repo's
     head (the index is damaged), the device is rebuilt from scratch. Every call (any ref move,
     tags included) schedules a mirror of the repo, sent once the caller's transaction commits.
+    New versions are announced (webhooks, watchers) unless `notify` is false (a device's creation
+    commit: the device.created event says it).
     """
     jobs.enqueue("mirror_device", device.id)
     with open_repo(device) as repo:
@@ -116,6 +118,8 @@ def sync_device(device: Device) -> int:
     _add(device, new, (latest.seq + 1) if latest else 1)
     db.session.flush()
     _refresh_summary(device, head)
+    if notify:
+        notifications.versions_indexed(device, new)
     return len(new)
 
 
@@ -153,6 +157,7 @@ def record_commits(
     device.head_commit = results[-1][0].commit
     device.version_count = latest[0] + len(results)  # seqs run 1..n without gaps
     device.last_changed_at = results[-1][0].created_at
+    notifications.versions_indexed(device, infos)
 
 
 def rebuild_device(device: Device) -> int:

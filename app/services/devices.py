@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
-from app.services import audit, commit_index, plans
+from app.services import audit, commit_index, notifications, plans
 from app.services.access import device_access, project_access
 from app.services.errors import Conflict, ValidationError
 from app.services.repos import author_for, locked_repo, repo_path, repos_root
@@ -211,9 +211,11 @@ def create_device(
         device.repo_path = str(path.relative_to(root))
         db.session.add(device)
         db.session.flush()
-        commit_index.sync_device(device)
+        # A plain creation commit is announced as device.created only; imported history also as versions.
+        commit_index.sync_device(device, notify=history is not None)
         audit.record(access.team.id, user, "create", "device", device.id,
                      audit.diff_fields({}, {"slug": slug, **values}))
+        notifications.device_created(device)
         if before_commit is not None:
             before_commit(device)
         db.session.commit()
@@ -304,6 +306,7 @@ def delete_device(user: User, device_id: str) -> None:
     path: Path = repo_path(device)
     audit.record(access.team.id, user, "delete", "device", device.id,
                  audit.diff_fields({**snapshot(device), "slug": device.slug}, {}))
+    notifications.device_deleted(device)
     db.session.delete(device)
     db.session.commit()
     if path.exists():

@@ -34,6 +34,8 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "repo.push": "editor",
     "tag.write": "editor",
     "tag.delete": "admin",
+    # change notifications
+    "webhook.manage": "admin",
 }
 
 

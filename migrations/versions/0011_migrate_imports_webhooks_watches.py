@@ -2,7 +2,7 @@
 
 Revision ID: 0011_migrate
 Revises: 0009
-Create Date: 2026-11-30 02:12:46.486977
+Create Date: 2026-11-30 02:14:53.586219
 """
 from alembic import op
 import sqlalchemy as sa
@@ -67,7 +67,7 @@ def upgrade() -> None:
     sa.Column('project_id', sa.String(length=32), nullable=False),
     sa.Column('device_id', sa.String(length=32), nullable=True),
     sa.Column('mode', sa.String(length=10), nullable=False),
-    sa.Column('digest_since', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('digest_cursor', sa.Integer(), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_watches_device_id_devices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_watches_project_id_projects'), ondelete='CASCADE'),
