@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from gitstore import Changes, DeviceRepo
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import device_path, repo_url, run_git
+from tests.githttp_support import *  # noqa: F403  (fixtures: world, server, git_home)
+from tests.githttp_support import device_path, repo_url, run_git
 
 
 def _missing_blobs(git_home: Path, work: Path) -> set[str]:

@@ -18,7 +18,7 @@ from app.cli import cmd_import_git
 from app.extensions import db
 from app.models import CommitRecord, Device, ImportedDevice
 from app.services.git_import import import_git
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 
 class Source:

@@ -6,7 +6,7 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import json_body
+from app.http.common import json_body
 from app.services import notifications as notes
 from app.services.errors import ValidationError
 

@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import jobs, notifications
-from app.services.repos import open_repo
+from app.services import job_queue, notifications
+from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
 
 PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
@@ -102,7 +102,7 @@ def sync_device(device: Device, notify: bool = True) -> int:
     New versions are announced (webhooks, watchers) unless `notify` is false (a device's creation
     commit: the device.created event says it).
     """
-    jobs.enqueue("mirror_device", device.id)
+    job_queue.enqueue("mirror_device", device.id)
     with open_repo(device) as repo:
         head = repo.head()
         latest = _latest(device)
@@ -139,7 +139,7 @@ def record_commits(
     """
     if not results:
         return
-    jobs.enqueue("mirror_device", device.id)
+    job_queue.enqueue("mirror_device", device.id)
     latest = _latest_seq_sha(device)
     if latest is None or latest[1] != results[0][0].parent:
         sync_device(device)
@@ -179,7 +179,7 @@ def reindex(device_id: str | None = None) -> tuple[int, int]:
     Each device is rebuilt under its repo's write lock and committed on its own, so a long run
     never holds back writers of other devices.
     """
-    from app.services.repos import locked_repo
+    from app.services.gitstore_bridge import locked_repo
 
     if device_id is not None:
         ids = [device_id] if db.session.get(Device, device_id) is not None else []

@@ -31,7 +31,7 @@ from app.models import CommitRecord, Device, ImportedCommit, ImportedDevice, Mem
 from app.services import audit, commit_index, devices
 from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError, ValidationError
-from app.services.repos import author_for, locked_repo
+from app.services.gitstore_bridge import author_for, locked_repo
 from gitstore import (
     Author,
     Changes,

@@ -49,7 +49,7 @@ from app.models import (
     WebhookDelivery,
     utcnow,
 )
-from app.services import audit, jobs
+from app.services import audit, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.mail import send_mail
@@ -283,7 +283,7 @@ def _queue(hook: Webhook, event: str, data: dict[str, Any]) -> WebhookDelivery:
     db.session.add(delivery)
     db.session.flush()
     delivery.payload = {"id": delivery.id, "type": event, "created_at": _iso(utcnow()), **data}
-    jobs.enqueue("deliver_webhook", delivery.id)
+    job_queue.enqueue("deliver_webhook", delivery.id)
     return delivery
 
 
@@ -313,7 +313,7 @@ def versions_indexed(device: Device, commits: list[CommitInfo]) -> None:
         for hook in hooks:
             _queue(hook, "version.created", data)
     if _has_watchers(device, "each"):
-        jobs.enqueue("mail_watchers", device.id, base or "0", head.commit)
+        job_queue.enqueue("mail_watchers", device.id, base or "0", head.commit)
 
 
 def device_created(device: Device) -> None:
@@ -400,7 +400,7 @@ def retry_due(now: datetime | None = None) -> int:
                                          WebhookDelivery.next_attempt_at <= now)
         .order_by(WebhookDelivery.next_attempt_at).limit(1000)))
     for delivery_id in ids:
-        jobs.enqueue("deliver_webhook", delivery_id)
+        job_queue.enqueue("deliver_webhook", delivery_id)
     db.session.commit()
     return len(ids)
 
