@@ -19,9 +19,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import OutboxMail, Webhook, WebhookDelivery, utcnow
 from app.services import notifications
-from tests.client_support import assert_error
+from tests.client_support import assert_error, get_csrf
 from tests.device_support import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import get_csrf
 from tests.privacy_support import drain
 
 
