@@ -53,3 +53,31 @@ def test_a_want_outside_the_repo_is_refused(app, world, server, git_home, tmp_pa
     bogus = "1234567890abcdef1234567890abcdef12345678"
     result = run_git(git_home, "-c", "protocol.version=0", "fetch", "origin", bogus, cwd=work, check=False)
     assert result.returncode != 0
+
+
+def test_a_push_is_announced_as_one_version_event(app, world, server, git_home, tmp_path):
+    """Webhooks hear of versions from every way in, git push included (one event per push)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Device, User, WebhookDelivery
+    from app.services import notifications
+
+    with app.app_context():
+        device = db.session.get(Device, world.device_id)
+        admin = db.session.get(User, world.users["admin"])
+        notifications.create_webhook(admin, device.project_id, {"url": "http://127.0.0.1:9/none",
+                                                                "events": ["version.created"]})
+    url = repo_url(server, "editor", world.tokens["editor"])
+    work = tmp_path / "w"
+    run_git(git_home, "clone", "-q", url, str(work))
+    (work / "configs").mkdir()
+    for n in (1, 2):
+        (work / "configs" / "running-config").write_text(f"hostname sw1\n! {n}\n")
+        run_git(git_home, "add", "-A", cwd=work)
+        run_git(git_home, "commit", "-q", "-m", f"push {n}", cwd=work)
+    run_git(git_home, "push", "-q", "origin", "main", cwd=work)
+    with app.app_context():
+        [row] = db.session.scalars(select(WebhookDelivery)).all()
+        assert row.event == "version.created" and row.payload["count"] == 2
+        assert [v["message"] for v in row.payload["versions"]] == ["push 1", "push 2"]

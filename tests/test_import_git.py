@@ -216,3 +216,49 @@ def test_cli_prints_a_summary_and_refuses_bad_input(world, app, oxidized, tmp_pa
     ):
         assert cmd_import_git(argparse.Namespace(**{**vars(args), **bad}), config) == 1
         assert message in capsys.readouterr().err
+
+
+class _Terminal:
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_bar_on_a_terminal_only(world, app, oxidized):
+    from app.cli import _ProgressBar
+
+    terminal, pipe = _Terminal(True), _Terminal(False)
+    _run(app, oxidized.path, world.project_id, progress=_ProgressBar(terminal))
+    _ProgressBar(pipe)(1, 2, "reading history")
+    assert pipe.text == ""
+    assert "reading history" in terminal.text and "4/4" in terminal.text
+    assert "importing devices" in terminal.text and "3/3" in terminal.text and "#" * 30 in terminal.text
+
+
+def test_import_git_announces_the_new_devices_and_versions(world, app, oxidized):
+    from app.models import WebhookDelivery
+    from app.services import notifications
+
+    with app.app_context():
+        from app.models import User
+
+        admin = db.session.get(User, world.user_ids["admin"])
+        notifications.create_webhook(admin, world.project_id, {"url": "http://127.0.0.1:9/none"})
+    _run(app, oxidized.path, world.project_id)
+    with app.app_context():
+        rows = db.session.scalars(select(WebhookDelivery)).all()
+        kinds = sorted(r.event for r in rows)
+        assert kinds == ["device.created"] * 3 + ["version.created"] * 3
+        sw1 = next(r.payload for r in rows if r.event == "version.created" and r.payload["device"]["name"] == "sw1")
+        assert sw1["count"] == 3 and sw1["parent"] is None
+        assert [v["message"] for v in sw1["versions"]] == ["first poll", "update sw1", "sw1 drops vlan 10"]
+        assert all(v["author"].startswith("import-") for v in sw1["versions"])
+        assert "corp.example" not in str([r.payload for r in rows])
