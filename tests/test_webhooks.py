@@ -281,6 +281,21 @@ def test_webhook_management_validation_and_permissions(world, app, login, client
     response = client.post(f"/projects/{world.project_id}/webhooks",
                            data={"csrf_token": token, "url": "ftp://x", "events": ["version.created"]})
     assert response.status_code == 422 and "http or https" in response.get_data(as_text=True)
+    # Not an admin: the page still lets one watch, but shows no webhooks and refuses their forms.
+    editor = app.test_client()
+    login("the-editor", c=editor)
+    page = editor.get(f"/projects/{world.project_id}/webhooks")
+    assert page.status_code == 200 and "Add a webhook" not in page.get_data(as_text=True)
+    token = get_csrf(editor, f"/projects/{world.project_id}/webhooks")
+    response = editor.post(f"/projects/{world.project_id}/webhooks",
+                           data={"csrf_token": token, "url": "https://example.net/", "events": ["version.created"]})
+    assert response.status_code == 403
+    assert editor.post("/webhooks/nope/test", data={"csrf_token": token}).status_code == 404
+    assert editor.get("/projects/nope/webhooks").status_code == 404
+    response = editor.post(f"/projects/{world.project_id}/watch", data={"csrf_token": token, "mode": "digest"})
+    assert response.status_code == 302
+    assert editor.post(f"/projects/{world.project_id}/watch", data={"csrf_token": token, "mode": "x"}
+                       ).status_code == 422
 
 
 def test_watchers_get_a_mail_per_change_or_a_daily_digest(world, app):

@@ -378,6 +378,7 @@ def deliver(delivery_id: str, now: datetime | None = None) -> str | None:
     headers = {"Content-Type": "application/json", "User-Agent": "InfraTrace-Webhook/1",
                SIGNATURE_HEADER: sign(hook.secret, timestamp, body), "InfraTrace-Event": delivery.event,
                "InfraTrace-Delivery": delivery.id}
+    db.session.commit()  # no transaction stays open while the receiver takes its time
     status, text, error = _post(hook.url, body, headers) if hook.active else (None, "", "webhook disabled")
     delivery.attempts += 1
     delivery.last_attempt_at = now

@@ -9,6 +9,8 @@ from wtforms import SelectMultipleField, StringField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.extensions import db
+from app.http.errors import html_error
 from app.models import WATCH_MODES, WEBHOOK_EVENTS, User
 from app.services import access
 from app.services import notifications as notes
@@ -17,6 +19,13 @@ from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("notifications", __name__)
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    db.session.rollback()
+    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
+    return html_error(exc.status, titles.get(exc.status, "Error"), exc.message)
 
 
 class WebhookForm(FlaskForm):
