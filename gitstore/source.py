@@ -35,8 +35,9 @@ class SourceCommit:
 
 
 def _open(path: Path) -> pygit2.Repository:
+    # NO_SEARCH: a plain folder inside some other repository must not open that repository.
     try:
-        return pygit2.Repository(str(path))
+        return pygit2.Repository(str(path), pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
     except pygit2.GitError as exc:
         raise RepositoryNotFound(f"no git repository at {path}") from exc
 

@@ -209,6 +209,7 @@ def test_cli_prints_a_summary_and_refuses_bad_input(world, app, oxidized, tmp_pa
     assert "6 version(s) imported" in out and "3 device(s) created" in out
     for bad, message in (
         ({"source": str(tmp_path / "nowhere")}, "not a git repository"),
+        ({"source": str(oxidized.path / "core")}, "not a git repository"),  # a folder inside one
         ({"project": "nope"}, "No such project"),
         ({"user": "nobody"}, "No user 'nobody'"),
         ({"user": "the-viewer"}, ""),
