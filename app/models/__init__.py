@@ -34,7 +34,7 @@ from app.models.inventory import (
     Vlan,
 )
 from app.models.privacy import EXPORT_STATUSES, DataExport
-from app.models.versions import CommitPath, CommitRecord
+from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
     "DELIVERY_STATUSES",
@@ -67,6 +67,7 @@ __all__ = [
     "OutboxMail",
     "SecurityEvent",
     "Team",
+    "TeamPhoto",
     "User",
     "new_id",
     "utcnow",

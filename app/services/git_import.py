@@ -28,13 +28,15 @@ from sqlalchemy import func, insert, select
 
 from app.extensions import db
 from app.models import CommitRecord, Device, ImportedCommit, ImportedDevice, Membership, Project, User
-from app.services import audit, commit_index, devices
+from app.services import device_door, devices
 from app.services.access import project_access
+from app.services.device_door import Moved, RefChange
 from app.services.errors import NotFound, ServiceError, ValidationError
-from app.services.gitstore_bridge import author_for, locked_repo
+from app.services.gitstore_bridge import author_for
 from gitstore import (
     Author,
     Changes,
+    DeviceRepo,
     ImportVersion,
     InvalidChange,
     RepositoryNotFound,
@@ -225,26 +227,31 @@ def _import_file(access, project: Project, user: User, path: str, group: str, na
         outcome.update(device=device.id, created=True, imported=len(new))
         return outcome
 
-    devices.ensure_writable(device)
     imported = skipped = 0
-    for start in range(0, len(versions), BATCH):
-        chunk, chunk_entries = versions[start:start + BATCH], new[start:start + BATCH]
-        try:
-            with locked_repo(device) as repo:
+    try:
+        for version in versions:  # the door's content steps (noise rules, redaction), as for any write
+            version.changes = device_door.prepare_content(device, access, version.changes)
+        for start in range(0, len(versions), BATCH):
+            chunk, chunk_entries = versions[start:start + BATCH], new[start:start + BATCH]
+
+            def move(repo: DeviceRepo, chunk: list[ImportVersion] = chunk,
+                     chunk_entries: list[_Entry] = chunk_entries) -> Moved:
                 result = repo.import_versions(chunk, author_for(user))
-                commit_index.sync_device(device)
                 made = {index: c.commit for index, c in result.commits}
+                # In the change's transaction: the mapping commits with the index rows, or not at all.
                 _remember_commits(device, chunk_entries, [made.get(i) for i in range(len(chunk))])
-                if result.commits:
-                    audit.record(access.team.id, user, "import", "device_version", device.id, {
-                        "source": path, "parent": result.previous_head, "head": result.head,
-                        "commits": len(result.commits), "skipped": len(result.skipped)})
-                db.session.commit()
-        except InvalidChange as exc:
-            db.session.rollback()
-            raise ValidationError(f"{path}: {exc.message}", field=exc.field, code="invalid") from None
-        imported += len(result.commits)
-        skipped += len(result.skipped)
+                changes = {"source": path, "parent": result.previous_head, "head": result.head,
+                           "commits": len(result.commits), "skipped": len(result.skipped)}
+                # commits=None: the index reads the new commits back, with each one's own pseudonym.
+                return Moved(bool(result.commits), None, "import" if result.commits else None,
+                             "device_version", changes, result=result)
+
+            moved = device_door.change_refs(user, device, access, RefChange("import", "version.write", move))
+            imported += len(moved.result.commits)
+            skipped += len(moved.result.skipped)
+    except ServiceError as exc:
+        exc.message = f"{path}: {exc.message}"  # which source file, with the same refusal
+        raise
     outcome.update(imported=imported, skipped=skipped)
     return outcome
 

@@ -39,6 +39,7 @@ from app.extensions import db
 from app.models import (
     WATCH_MODES,
     WEBHOOK_EVENTS,
+    CommitPath,
     CommitRecord,
     Device,
     Membership,
@@ -54,7 +55,7 @@ from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.mail import send_mail
 from app.services.validation import check_fields
-from gitstore import CommitInfo
+from gitstore import CommitInfo, FileChange
 
 SIGNATURE_HEADER = "InfraTrace-Signature"
 RETRY_DELAYS = [60, 300, 900, 1800, 3600, 7200, 14400, 28800]  # s after attempt 1, 2, ...: ~16 h
@@ -230,6 +231,7 @@ def send_test(user: User, webhook_id: str) -> WebhookDelivery:
     project = db.session.get(Project, hook.project_id)
     delivery = _queue(hook, "ping", {"project": _project_json(project), "webhook": {"id": hook.id},
                                      "web_url": _url(f"/projects/{hook.project_id}")})
+    job_queue.enqueue("deliver_webhook", delivery.id)
     db.session.commit()
     return delivery
 
@@ -278,57 +280,106 @@ def _hooks_for(project_id: str, event: str) -> list[Webhook]:
 
 
 def _queue(hook: Webhook, event: str, data: dict[str, Any]) -> WebhookDelivery:
+    """A delivery row in the caller's transaction; its job is the caller's to enqueue."""
     delivery = WebhookDelivery(webhook_id=hook.id, event=event, status="pending", attempts=0,
                                next_attempt_at=utcnow())
     db.session.add(delivery)
     db.session.flush()
     delivery.payload = {"id": delivery.id, "type": event, "created_at": _iso(utcnow()), **data}
-    job_queue.enqueue("deliver_webhook", delivery.id)
     return delivery
 
 
-def versions_indexed(device: Device, commits: list[CommitInfo]) -> None:
-    """New versions of a device were just indexed (any way in): one event, one mail per watcher."""
+def after_move(device: Device, moved: Any) -> list[tuple[str, ...]]:
+    """The door's AFTER_COMMIT_JOBS step: what a change of the device's refs announces.
+
+    Runs in the change's transaction, after the commit index (so the new versions are read from
+    it, whichever way they came in); the delivery rows join that transaction and the returned jobs
+    are sent only once it commits. A plain creation commit is announced as `device.created` only.
+    """
+    jobs: list[tuple[str, ...]] = []
+    created = moved.audit_type == "device" and moved.audit_action == "create"
+    if created:
+        jobs += device_created(device)
+    previous = moved.previous_head
+    if device.head_commit and device.head_commit != previous:
+        commits, count = _indexed_since(device, previous)
+        creation_only = (created and count == 1 and commits[0].parent is None
+                         and [f.path for f in commits[0].files] == ["device.json"])
+        if commits and not creation_only:
+            jobs += versions_indexed(device, commits, count, previous)
+    return jobs
+
+
+def _indexed_since(device: Device, previous: str | None) -> tuple[list[CommitInfo], int]:
+    """The last MAX_VERSIONS_IN_PAYLOAD commits indexed after `previous` (oldest first), and how
+    many there are in all, from the commit index (rows of the current transaction included)."""
+    after = 0
+    if previous:
+        after = db.session.scalar(select(CommitRecord.seq).where(
+            CommitRecord.device_id == device.id, CommitRecord.sha == previous)) or 0
+    where = and_(CommitRecord.device_id == device.id, CommitRecord.seq > after)
+    count = db.session.scalar(select(func.count(CommitRecord.id)).where(where)) or 0
+    rows = list(reversed(db.session.scalars(
+        select(CommitRecord).where(where).order_by(CommitRecord.seq.desc()).limit(MAX_VERSIONS_IN_PAYLOAD)).all()))
+    files: dict[int, list[FileChange]] = {}
+    if rows:
+        for path in db.session.scalars(select(CommitPath).where(CommitPath.commit_id.in_([r.id for r in rows]))
+                                       .order_by(CommitPath.path)):
+            files.setdefault(path.commit_id, []).append(
+                FileChange(path.path, path.status, path.additions, path.deletions, path.old_path))
+    infos = [CommitInfo(commit=r.sha, parent=r.parent_sha, parents=[r.parent_sha] if r.parent_sha else [],
+                        author_name=r.author_pseudonym, author_email="", created_at=r.created_at,
+                        message=r.message, files=files.get(r.id, [])) for r in rows]
+    return infos, count
+
+
+def versions_indexed(device: Device, commits: list[CommitInfo], count: int | None = None,
+                     base: str | None = None) -> list[tuple[str, ...]]:
+    """New versions of a device (oldest first; `count` in all, the last ones given, after `base`,
+    the head before the change): one webhook event, one mail job for watchers."""
     if not commits:
-        return
-    head, first = commits[-1], commits[0]
-    base = first.parent
+        return []
+    head = commits[-1]
+    if count is None or count == len(commits):
+        base = commits[0].parent
     web_url = _url(f"/devices/{device.id}/compare", **({"from": base} if base else {}), to=head.commit)
+    jobs: list[tuple[str, ...]] = []
     hooks = _hooks_for(device.project_id, "version.created")
     if hooks:
-        shown = commits[-MAX_VERSIONS_IN_PAYLOAD:]
         data = {
             "project": _project_json(db.session.get(Project, device.project_id)),
             "device": _device_json(device),
-            "count": len(commits),
+            "count": count if count is not None else len(commits),
             "head": head.commit,
             "parent": base,
             "versions": [{"commit": c.commit, "parent": c.parent, "message": c.message,
                           "author": c.author_name, "created_at": _iso(c.created_at),
                           "files": [{"path": f.path, "status": f.status, "additions": f.additions,
                                      "deletions": f.deletions} for f in c.files]}
-                         for c in shown],
+                         for c in commits[-MAX_VERSIONS_IN_PAYLOAD:]],
             "web_url": web_url,
         }
-        for hook in hooks:
-            _queue(hook, "version.created", data)
+        jobs += [("deliver_webhook", _queue(hook, "version.created", data).id) for hook in hooks]
     if _has_watchers(device, "each"):
-        job_queue.enqueue("mail_watchers", device.id, base or "0", head.commit)
+        jobs.append(("mail_watchers", device.id, base or "0", head.commit))
+    return jobs
 
 
-def device_created(device: Device) -> None:
-    for hook in _hooks_for(device.project_id, "device.created"):
-        _queue(hook, "device.created", {"project": _project_json(db.session.get(Project, device.project_id)),
-                                        "device": _device_json(device), "web_url": _url(f"/devices/{device.id}")})
+def device_created(device: Device) -> list[tuple[str, ...]]:
+    return [("deliver_webhook", _queue(hook, "device.created", {
+        "project": _project_json(db.session.get(Project, device.project_id)),
+        "device": _device_json(device), "web_url": _url(f"/devices/{device.id}")}).id)
+        for hook in _hooks_for(device.project_id, "device.created")]
 
 
 def device_deleted(device: Device) -> None:
-    """Call before the row is deleted: the payload is built from it."""
+    """Called by the door's delete before the row goes (the payload is built from it)."""
     for hook in _hooks_for(device.project_id, "device.deleted"):
         data = _device_json(device)
         data.pop("web_url")
-        _queue(hook, "device.deleted", {"project": _project_json(db.session.get(Project, device.project_id)),
-                                        "device": data, "web_url": _url(f"/projects/{device.project_id}")})
+        delivery = _queue(hook, "device.deleted", {"project": _project_json(db.session.get(Project, device.project_id)),
+                                                   "device": data, "web_url": _url(f"/projects/{device.project_id}")})
+        job_queue.enqueue("deliver_webhook", delivery.id)
 
 
 # -- delivery (jobs) -------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """import mappings, webhooks, deliveries, watches
 
 Revision ID: 0011_migrate
-Revises: 0009
+Revises: 0010_door
 Create Date: 2026-11-30 02:14:53.586219
 """
 from alembic import op
@@ -10,7 +10,7 @@ import app.models.base
 
 
 revision = '0011_migrate'
-down_revision = '0009'
+down_revision = '0010_door'
 branch_labels = None
 depends_on = None
 
