@@ -37,7 +37,10 @@ def error_response(status: int, code: str, message: str, **extra: object) -> Res
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    response = error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    if exc.status == 429:
+        response.headers["Retry-After"] = str(int(exc.extra.get("retry_after") or 60))  # type: ignore[call-overload]
+    return response
 
 
 @bp.errorhandler(RateLimitExceeded)

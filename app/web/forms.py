@@ -23,6 +23,18 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in")
 
 
+class ReauthForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired("Enter the email address of your account.")])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+
+
 class ProfileForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Email is required.")])
     username = StringField("Username", validators=[DataRequired("Username is required.")])

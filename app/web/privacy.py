@@ -10,6 +10,7 @@ from app.services import deletion, exports
 from app.services.errors import ServiceError
 from app.web import preferences
 from app.web.forms import ConfirmForm, DeleteAccountForm, PreferencesForm
+from app.web.fresh import require_fresh_login
 
 bp = Blueprint("privacy", __name__, url_prefix="/settings")
 
@@ -38,6 +39,7 @@ def privacy():  # type: ignore[no-untyped-def]
 
 @bp.post("/privacy/export")
 @login_required
+@require_fresh_login
 def start_export():  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
@@ -52,6 +54,7 @@ def start_export():  # type: ignore[no-untyped-def]
 
 @bp.post("/privacy/delete")
 @login_required
+@require_fresh_login
 def delete_account():  # type: ignore[no-untyped-def]
     form = DeleteAccountForm(prefix="del")
     if not form.validate_on_submit():

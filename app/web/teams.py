@@ -12,6 +12,7 @@ from app.services import teams
 from app.services.errors import NotFound, ServiceError
 from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm, InviteForm, RoleForm, TeamForm
+from app.web.fresh import reauth_redirect
 
 bp = Blueprint("teams", __name__)
 
@@ -83,6 +84,11 @@ def change_role(slug: str, username: str):  # type: ignore[no-untyped-def]
     access = _access(slug)
     form = RoleForm()
     if form.validate_on_submit():
+        if teams.touches_ownership(access, username, form.role.data or ""):
+            # Handing out or giving up ownership (a transfer) needs the password typed recently.
+            stale = reauth_redirect()
+            if stale is not None:
+                return stale
         try:
             teams.change_role(access, username, form.role.data or "")
             db.session.commit()
