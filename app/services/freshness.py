@@ -23,6 +23,9 @@ def mark_fresh() -> None:
     """Call right after the password was checked (log-in, sign-up, re-authentication)."""
     session["_fresh"] = True
     session[FRESH_AT] = int(time.time())
+    # A session restored from the remember cookie carries no session-protection identifier, and
+    # Flask-Login then marks it stale again on every request; bind it as login_user would.
+    session["_id"] = current_app.login_manager._session_identifier_generator()  # type: ignore[attr-defined]
 
 
 def is_fresh() -> bool:
