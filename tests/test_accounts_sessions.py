@@ -85,7 +85,8 @@ def test_remember_cookie_alone_cannot_mint_a_token_on_the_web(app, client, make_
     assert b"stolen" not in stale.get("/settings/tokens").data
     # Typing the password makes the session fresh; then it works.
     reauth = stale.get("/reauth?next=/settings/tokens").get_data(as_text=True)
-    wrong = stale.post("/reauth?next=/settings/tokens", data={"csrf_token": csrf_from(reauth), "password": "nope nope!"})
+    wrong = stale.post("/reauth?next=/settings/tokens",
+                       data={"csrf_token": csrf_from(reauth), "password": "nope nope!"})
     assert wrong.status_code == 401
     ok = stale.post("/reauth?next=/settings/tokens", data={"csrf_token": csrf_from(reauth), "password": PASSWORD})
     assert ok.status_code == 302 and ok.headers["Location"] == "/settings/tokens"
@@ -107,7 +108,8 @@ def test_remember_cookie_alone_cannot_mint_a_token_or_export_through_the_api(app
     # A fresh session (password typed) may create a token through the API, with the CSRF header.
     fresh_csrf = csrf_from(client.get("/settings/tokens").get_data(as_text=True))
     assert client.post("/api/v1/tokens", json={"name": "x"}).status_code == 400  # no CSRF header
-    created = client.post("/api/v1/tokens", json={"name": "ok", "scopes": ["read"]}, headers={"X-CSRFToken": fresh_csrf})
+    created = client.post("/api/v1/tokens", json={"name": "ok", "scopes": ["read"]},
+                          headers={"X-CSRFToken": fresh_csrf})
     assert created.status_code == 201 and created.get_json()["token"].startswith("itr_")
 
 

@@ -100,7 +100,8 @@ def change_member(slug: str, username: str):  # type: ignore[no-untyped-def]
     access = teams.team_access(api_user(), slug)
     body = json_body()
     check_fields(body, {"role"}, required=("role",))
-    if via_session() and teams.touches_ownership(access, username, body["role"] if isinstance(body["role"], str) else ""):
+    role = body["role"] if isinstance(body["role"], str) else ""
+    if via_session() and teams.touches_ownership(access, username, role):
         freshness.require_fresh()  # handing out or giving up ownership
     membership = teams.change_role(access, username, body["role"])
     db.session.commit()
