@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from app.config import Config
 
@@ -119,6 +120,29 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_notify_policy_change(args: argparse.Namespace, config: Config) -> int:
+    from app.extensions import db
+    from app.services.errors import ServiceError
+    from app.services.policy import publish
+
+    try:
+        summary = Path(args.summary).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"Cannot read the summary file {args.summary}: {exc}", file=sys.stderr)
+        return 2
+    with _in_app(config):
+        try:
+            mailed = publish(args.version, summary)
+        except ServiceError as exc:
+            db.session.rollback()
+            print(exc.message, file=sys.stderr)
+            return 2
+        db.session.commit()
+    print(f"Policy version {args.version} published; {mailed} active user(s) notified by email. "
+          "Each sees an in-app banner until they dismiss it.")
+    return 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -160,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
                    ).set_defaults(func=cmd_purge)
+    notify = sub.add_parser("notify-policy-change",
+                            help="publish a privacy-policy version: email every active user, show a banner")
+    notify.add_argument("--version", required=True, metavar="DATE", help="the version's date, e.g. 2026-12-01")
+    notify.add_argument("--summary", required=True, metavar="FILE", help="a text file: what changes, in brief")
+    notify.set_defaults(func=cmd_notify_policy_change)
     return parser
 
 

@@ -240,6 +240,15 @@ def export_user_data(export_id: str) -> None:
 
 
 @_job
+def send_password_reset(user_id: str) -> None:
+    """Mail a password-reset link (sent after the response, so "Forgot password" times the same
+    whether or not the address has an account)."""
+    from app.services.credentials import send_password_reset as send
+
+    send(user_id)
+
+
+@_job
 def purge_accounts() -> None:
     """Remove what accounts past their purge date left behind, and expired exports (daily)."""
     from app.services.purge import purge

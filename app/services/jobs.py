@@ -37,6 +37,7 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),
     "export_user_data": ("workers.jobs.export_user_data", 3600, [30, 300]),
     "purge_accounts": ("workers.jobs.purge_accounts", 3600, [600, 3600]),
+    "send_password_reset": ("workers.jobs.send_password_reset", 120, [10, 60]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900

@@ -10,9 +10,20 @@ from app.api.errors import register_app_handlers
 
 def register_web(app: Flask) -> None:
     from app import githttp
-    from app.web import account, auth, dashboard, devices, inventory, photos, preferences, privacy, teams
+    from app.web import (
+        account,
+        auth,
+        dashboard,
+        devices,
+        inventory,
+        photos,
+        preferences,
+        privacy,
+        security,
+        teams,
+    )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, security, dashboard, teams, devices, inventory, photos):
         app.register_blueprint(module.bp)
     githttp.init_app(app)
     register_app_handlers(app)
@@ -22,9 +33,13 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
-        teams_nav = user_teams(current_user) if current_user.is_authenticated else []
+        from app.services.policy import banner_for
+
+        signed_in = current_user.is_authenticated
+        teams_nav = user_teams(current_user) if signed_in else []
         return {
             "nav_teams": teams_nav,
+            "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
             "dev_mode": not config.mail_url,
             **preferences.current(),
         }

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_required, logout_user
 
 from app.extensions import db
-from app.services import deletion, exports
+from app.services import deletion, exports, policy
 from app.services.errors import ServiceError
 from app.web import preferences
 from app.web.forms import ConfirmForm, DeleteAccountForm, PreferencesForm
@@ -28,6 +28,7 @@ def _page(delete_form: DeleteAccountForm | None = None, status: int = 200):  # t
         blocking=blocking,
         doomed=doomed,
         purge_days=deletion.PURGE_DELAY.days,
+        policy=policy.current_version(),
     ), status
 
 

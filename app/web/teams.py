@@ -67,7 +67,9 @@ def invite(slug: str):  # type: ignore[no-untyped-def]
             result = teams.add_member(access, form.email.data or "", form.role.data or "viewer",
                                       current_app.config["INFRATRACE"].public_url)
             db.session.commit()
-            flash("Member added." if hasattr(result, "user_id") else "Invitation sent.", "success")
+            flash("Member added." if hasattr(result, "user_id") else
+                  "Invitation sent; it stays pending until accepted (an address must be verified to be added "
+                  "directly).", "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
