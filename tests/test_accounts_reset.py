@@ -11,7 +11,8 @@ NEW = "a brand new password"
 
 
 def forgot(client, email: str):
-    response = client.post("/forgot-password", data={"email": email, "csrf_token": get_csrf(client, "/forgot-password")})
+    csrf = get_csrf(client, "/forgot-password")
+    response = client.post("/forgot-password", data={"email": email, "csrf_token": csrf})
     response.get_data()
     response.close()  # as every server does: the mail job runs once the response is sent
     return response
