@@ -67,6 +67,10 @@ def create_app(config: Config | None = None) -> Flask:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
 
+    from app import observability
+
+    observability.init_app(app)
+
     from app.api import bp as api_bp
     from app.web import register_web
 

@@ -38,6 +38,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 600)
             self.cfg.set("accesslog", "-")
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                # Each worker writes its metric values to files in that folder; a dead worker's
+                # live gauges are dropped so /metrics sums only what still runs.
+                self.cfg.set("child_exit", _prometheus_child_exit)
 
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(config)
@@ -45,6 +49,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     print(f"InfraTrace is serving on http://{host}:{port}", flush=True)
     Server().run()
     return 0
+
+
+def _prometheus_child_exit(_server, worker) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Device, Membership, User, utcnow
+from app.observability import observe_job
 from app.services.repos import repo_path
 from workers.maintenance import check_repo, maintain_repo
 from workers.mirror import mirror_repo
@@ -70,13 +71,17 @@ def _job(func: F) -> F:
             if _forked:
                 db.engine.dispose(close=False)
                 _forked = False
+            started, failed = time.perf_counter(), True
             try:
-                return func(*ids)
+                result = func(*ids)
+                failed = False
+                return result
             except BaseException:
                 db.session.rollback()
                 raise
             finally:
                 db.session.remove()
+                observe_job(func.__name__, time.perf_counter() - started, failed)
 
     return wrapper  # type: ignore[return-value]
 
