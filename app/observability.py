@@ -91,7 +91,7 @@ def _queue_depth(app: Flask) -> int:
         return 0
     from rq import Queue
 
-    from app.services.jobs import QUEUE, redis_connection
+    from app.services.job_queue import QUEUE, redis_connection
 
     try:
         return len(Queue(QUEUE, connection=redis_connection(app)))

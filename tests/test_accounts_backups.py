@@ -14,10 +14,10 @@ from gitstore import Changes
 from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
 from tests.jobs_support import add_photo, write
 from workers import jobs as job_functions
-from workers.blobs import manifest_key, pack_key, photo_key
+from app.storage.blobs import manifest_key, pack_key, photo_key
+from app.storage.objectstore import open_object_store
+from app.storage.photo_files import thumb_key
 from workers.mirror import read_manifest
-from workers.objectstore import open_object_store
-from workers.photos import thumb_key
 
 LATER = timedelta(days=2)  # past the scan's one-day grace for objects still being written
 
@@ -103,7 +103,7 @@ def test_exports_and_photos_of_nothing_are_removed(world, app):
 def test_photos_are_kept_when_a_repo_cannot_be_read(world, app):
     import shutil
 
-    from app.services.repos import repo_path
+    from app.services.gitstore_bridge import repo_path
 
     device_id = _mirrored_device(world, app, "sw1")
     orphan = hashlib.sha256(b"unknown").hexdigest()

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.services.jobs import run_in_process
+from app.services.job_queue import run_in_process
 from tests.device_fixtures import world_fixture  # noqa: F401  (fixture: world)
 
 TOKEN = "metrics-secret-token"

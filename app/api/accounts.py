@@ -11,8 +11,8 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.api import bp
 from app.api.auth import api_user, via_session
-from app.api.common import iso, json_body
 from app.extensions import db
+from app.http.common import iso, json_body
 from app.models import ApiToken, User
 from app.services import accounts, freshness, teams, tokens
 from app.services.errors import BadRequest, Unauthorized, ValidationError

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.services import jobs
+from app.services import job_queue
 from app.services.accounts import end_all_sessions, normalise_email, record_event
 from app.services.errors import NotFound, ValidationError
 from app.services.mail import send_mail
@@ -100,7 +100,7 @@ def request_password_reset(email: str, public_url: str, ip: str | None = None, u
     reset_token(user) if user is not None else _serializer("reset-password").dumps({"u": "-", "h": "-"})
     if user is not None and user.email_verified_at is not None:
         record_event(user, "password_reset_requested", ip=ip, user_agent=user_agent)
-        jobs.enqueue("send_password_reset", user.id)
+        job_queue.enqueue("send_password_reset", user.id)
 
 
 def send_password_reset(user_id: str) -> None:

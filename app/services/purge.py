@@ -19,6 +19,7 @@ names its sha256 (every remaining repo is read: simple and safe).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -43,11 +44,10 @@ from app.models import (
     utcnow,
 )
 from app.services.exports import object_store, user_exports_prefix
-from app.services.repos import repo_path
+from app.services.gitstore_bridge import repo_path
+from app.storage.blobs import blob_path, manifest_key, mirror_prefix, photo_key
 from gitstore import DeviceRepo, GitStoreError
-from workers.blobs import blob_path, mirror_prefix, photo_key
-from workers.mirror import read_manifest
-from workers.objectstore import ObjectInfo
+from app.storage.objectstore import ObjectInfo, ObjectNotFound, ObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +214,15 @@ def _old(info: ObjectInfo, now: datetime) -> bool:
     return info.last_modified is None or info.last_modified <= now - SCAN_GRACE
 
 
+def _manifest_packs(store: ObjectStore, device_id: str) -> set[str] | None:
+    """The pack keys the device's mirror manifest names (format in workers/mirror.py), or None."""
+    try:
+        manifest = json.loads(store.get_bytes(manifest_key(device_id)))
+        return {str(pack["key"]) for pack in manifest.get("packs", [])}
+    except (ObjectNotFound, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def scan_object_store(summary: PurgeSummary, now: datetime) -> None:
     """The verification scan: every object in the store must belong to something that still exists.
 
@@ -236,10 +245,9 @@ def scan_object_store(summary: PurgeSummary, now: datetime) -> None:
                         store.delete(info.key)
                         summary.orphan_mirror_objects += 1
                 continue
-            manifest = read_manifest(store, device_id)
-            if manifest is None:
-                continue  # a first mirror run in progress: nothing names its packs yet
-            named = {pack["key"] for pack in manifest.get("packs", [])}
+            named = _manifest_packs(store, device_id)
+            if named is None:
+                continue  # no readable manifest (a first run in progress): nothing to judge packs by
             for info in infos:
                 if "/packs/" in info.key and info.key not in named and _old(info, now):
                     store.delete(info.key)
