@@ -10,13 +10,13 @@ from sqlalchemy import delete
 from app.extensions import db
 from app.models import Device, utcnow
 from app.services.purge import purge
-from gitstore import Changes
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.jobs_support import add_photo, write
-from workers import jobs as job_functions
 from app.storage.blobs import manifest_key, pack_key, photo_key
 from app.storage.objectstore import open_object_store
 from app.storage.photo_files import thumb_key
+from gitstore import Changes
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.jobs_support import add_photo, write
+from workers import jobs as job_functions
 from workers.mirror import read_manifest
 
 LATER = timedelta(days=2)  # past the scan's one-day grace for objects still being written

@@ -7,7 +7,7 @@ import time
 from app.extensions import db
 from app.models import Invitation, Membership, User
 from tests.accounts_support import link_in, mails
-from tests.helpers import PASSWORD, bearer, csrf_from, get_csrf
+from tests.client_support import PASSWORD, bearer, csrf_from, get_csrf
 
 
 def signup(client, email: str = "newhire@acme.example", username: str = "newhire"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import User
 from app.services import deletion
-from tests.helpers import PASSWORD, bearer
+from tests.client_support import PASSWORD, bearer
 
 
 def _team_with_two_owners(client, make_user, token_for):
@@ -58,7 +58,7 @@ def test_a_deleted_owner_may_be_demoted_or_removed_by_the_live_one(app, client, 
 
 
 def test_web_leave_is_refused_for_the_last_live_owner(app, client, make_user, token_for, login):
-    from tests.helpers import csrf_from
+    from tests.client_support import csrf_from
 
     _alice, bob, _owner = _team_with_two_owners(client, make_user, token_for)
     _delete_account(app, bob)

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import User, utcnow
 from app.services.policy import BASE_VERSION
 from tests.accounts_support import mails
-from tests.helpers import PASSWORD, csrf_from, get_csrf
+from tests.client_support import PASSWORD, csrf_from, get_csrf
 
 
 @pytest.fixture

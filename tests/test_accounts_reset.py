@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.accounts_support import link_in, mails
-from tests.helpers import PASSWORD, bearer, csrf_from, get_csrf
+from tests.client_support import PASSWORD, bearer, csrf_from, get_csrf
 
 NEW = "a brand new password"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.extensions import db
 from app.models import SecurityEvent
 from tests.accounts_support import mails
-from tests.helpers import PASSWORD, bearer, get_csrf
+from tests.client_support import PASSWORD, bearer, get_csrf
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 CHROME_WIN = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import PASSWORD, csrf_from, get_csrf
+from tests.client_support import PASSWORD, csrf_from, get_csrf
 
 
 def _login_remembered(client, name: str = "alice") -> None:
@@ -138,7 +138,7 @@ def test_remember_cookie_alone_cannot_change_email_export_or_delete(app, client,
 
 
 def test_ownership_transfer_needs_a_fresh_login(app, client, make_user, token_for):
-    from tests.helpers import bearer
+    from tests.client_support import bearer
 
     alice, _ = make_user("alice")
     make_user("bob")

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.services.job_queue import run_in_process
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture: world)
+from tests.device_support import world_fixture  # noqa: F401  (fixture: world)
 
 TOKEN = "metrics-secret-token"
 

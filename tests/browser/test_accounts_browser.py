@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from tests.accounts_support import link_in, mails
-from tests.helpers import PASSWORD
+from tests.client_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
