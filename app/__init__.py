@@ -67,9 +67,10 @@ def create_app(config: Config | None = None) -> Flask:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
 
-    from app import observability
+    from app import i18n, observability
 
     observability.init_app(app)
+    i18n.init_app(app)
 
     # The three faces are registered here, side by side: none of them imports another.
     from app import githttp

@@ -14,9 +14,9 @@ from app import create_app
 from app.config import Config
 from app.extensions import db
 from app.models import AuthFailureCounter
+from tests.client_support import PASSWORD, bearer, get_csrf
 from tests.githttp_support import *  # noqa: F403  (fixtures: world)
 from tests.githttp_support import username
-from tests.client_support import PASSWORD, bearer, get_csrf
 
 REPO = "/git/acme/core/sw1.git/info/refs?service=git-upload-pack"
 

@@ -35,9 +35,9 @@ def test_sign_in_from_a_new_browser_or_network_mails_the_user(app, make_user):
     assert alerts(app) == []
     assert web_login(browser(app, "203.0.113.5", FIREFOX)) == 302  # new network
     [mail] = alerts(app)
-    assert "new network" in mail.body and "203.0.113.5" in mail.body and "Firefox on Linux" in mail.body
+    assert "a new network" in mail.body and "203.0.113.5" in mail.body and "Firefox on Linux" in mail.body
     assert web_login(browser(app, "203.0.113.5", CHROME_WIN)) == 302  # new browser
-    assert len(alerts(app)) == 2 and "new browser" in alerts(app)[-1].body
+    assert len(alerts(app)) == 2 and "a new browser" in alerts(app)[-1].body
     assert PASSWORD not in "".join(m.body for m in mails(app))
 
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -48,11 +49,12 @@ def verification_token(user: User) -> str:
 def send_verification(user: User, public_url: str) -> None:
     send_mail(
         user.email,
-        "Verify your email address for InfraTrace",
-        f"Hello {user.username},\n\nplease confirm that this address belongs to you by opening this link "
-        f"within 3 days:\n\n{public_url}/verify-email/{verification_token(user)}\n\n"
-        "Until it is verified, teams cannot add you by this address directly, and password reset "
-        "links cannot be sent to it. If you did not sign up, ignore this mail.\n",
+        _("Verify your email address for InfraTrace"),
+        _("Hello %(username)s,\n\nplease confirm that this address belongs to you by opening this link "
+          "within 3 days:\n\n%(link)s\n\n"
+          "Until it is verified, teams cannot add you by this address directly, and password reset "
+          "links cannot be sent to it. If you did not sign up, ignore this mail.\n",
+          username=user.username, link=f"{public_url}/verify-email/{verification_token(user)}"),
     )
 
 
@@ -60,12 +62,13 @@ def verify_email(token: str, ip: str | None = None) -> User:
     try:
         data = _serializer("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
     except SignatureExpired:
-        raise ValidationError("This verification link has expired; ask for a new one on your profile page.") from None
+        raise ValidationError(
+            _("This verification link has expired; ask for a new one on your profile page.")) from None
     except BadSignature:
-        raise ValidationError("This verification link is not valid.") from None
+        raise ValidationError(_("This verification link is not valid.")) from None
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or not user.is_active or not hmac.compare_digest(_email_digest(user.email), str(data.get("e"))):
-        raise ValidationError("This verification link is for an address your account no longer uses.")
+        raise ValidationError(_("This verification link is for an address your account no longer uses."))
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
         record_event(user, "email_verified", ip=ip, detail=user.email)
@@ -78,10 +81,12 @@ def email_changed(user: User, old_email: str, public_url: str) -> None:
     send_verification(user, public_url)
     send_mail(
         old_email,
-        "Your InfraTrace email address was changed",
-        f"The email address of your InfraTrace account {user.username} was changed from this address "
-        f"to {user.email} at {utcnow():%Y-%m-%d %H:%M} UTC.\n\nIf you did not do this, reset your password "
-        f"and contact us: {public_url}/forgot-password\n",
+        _("Your InfraTrace email address was changed"),
+        _("The email address of your InfraTrace account %(username)s was changed from this address "
+          "to %(email)s at %(time)s UTC.\n\nIf you did not do this, reset your password "
+          "and contact us: %(link)s\n",
+          username=user.username, email=user.email, time=f"{utcnow():%Y-%m-%d %H:%M}",
+          link=f"{public_url}/forgot-password"),
     )
 
 
@@ -111,11 +116,12 @@ def send_password_reset(user_id: str) -> None:
     public_url = current_app.config["INFRATRACE"].public_url
     send_mail(
         user.email,
-        "Reset your InfraTrace password",
-        f"Hello {user.username},\n\nsomeone (hopefully you) asked to reset your password. Choose a new one "
-        f"within one hour with this link, which works once:\n\n{public_url}/reset-password/{reset_token(user)}\n\n"
-        "Resetting signs out every session. Your personal access tokens keep working.\n"
-        "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+        _("Reset your InfraTrace password"),
+        _("Hello %(username)s,\n\nsomeone (hopefully you) asked to reset your password. Choose a new one "
+          "within one hour with this link, which works once:\n\n%(link)s\n\n"
+          "Resetting signs out every session. Your personal access tokens keep working.\n"
+          "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+          username=user.username, link=f"{public_url}/reset-password/{reset_token(user)}"),
     )
     db.session.commit()
 
@@ -124,20 +130,20 @@ def user_for_reset(token: str) -> User:
     try:
         data = _serializer("reset-password").loads(token, max_age=RESET_MAX_AGE)
     except SignatureExpired:
-        raise NotFound("This reset link has expired; ask for a new one.") from None
+        raise NotFound(_("This reset link has expired; ask for a new one.")) from None
     except BadSignature:
-        raise NotFound("This reset link is not valid.") from None
+        raise NotFound(_("This reset link is not valid.")) from None
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if (user is None or not user.is_active
             or not hmac.compare_digest(_hash_digest(user.password_hash), str(data.get("h")))):
-        raise NotFound("This reset link was already used or is no longer valid; ask for a new one.")
+        raise NotFound(_("This reset link was already used or is no longer valid; ask for a new one."))
     return user
 
 
 def reset_password(user: User, token: str, new_password: str, ip: str | None = None, user_agent: str = "") -> None:
     """Set the new password; every session and remember cookie ends. Tokens are kept."""
     if user_for_reset(token).id != user.id:
-        raise NotFound("This reset link is not valid.")
+        raise NotFound(_("This reset link is not valid."))
     problem = password_problem(new_password)
     if problem:
         raise ValidationError(problem, field="new_password")

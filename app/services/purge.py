@@ -46,8 +46,8 @@ from app.models import (
 from app.services.exports import object_store, user_exports_prefix
 from app.services.gitstore_bridge import repo_path
 from app.storage.blobs import blob_path, manifest_key, mirror_prefix, photo_key
-from gitstore import DeviceRepo, GitStoreError
 from app.storage.objectstore import ObjectInfo, ObjectNotFound, ObjectStore
+from gitstore import DeviceRepo, GitStoreError
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -77,15 +79,19 @@ def after_sign_in(user: User, ip: str | None, user_agent: str) -> None:
     new_browser = browser_of(user_agent) not in browsers
     if not (new_network or new_browser):
         return
-    what = " and ".join(part for part, new in (("browser", new_browser), ("network", new_network)) if new)
+    what = ("browser and network" if new_browser and new_network else "browser" if new_browser else "network")
+    labels = {"browser and network": _("a new browser and network"), "browser": _("a new browser"),
+              "network": _("a new network")}
     public_url = current_app.config["INFRATRACE"].public_url
     send_mail(
         user.email,
-        "New sign-in to your InfraTrace account",
-        f"Your account {user.username} was just signed into from a new {what}.\n\n"
-        f"Time: {utcnow():%Y-%m-%d %H:%M} UTC\nAddress: {ip or 'unknown'}\nBrowser: {browser_of(user_agent)}\n\n"
-        "If this was you, there is nothing to do. If not, change your password now and review your "
-        f"security log: {public_url}/settings/security\n",
+        _("New sign-in to your InfraTrace account"),
+        _("Your account %(username)s was just signed into from %(what)s.\n\n"
+          "Time: %(time)s UTC\nAddress: %(ip)s\nBrowser: %(browser)s\n\n"
+          "If this was you, there is nothing to do. If not, change your password now and review your "
+          "security log: %(link)s\n",
+          username=user.username, what=labels[what], time=f"{utcnow():%Y-%m-%d %H:%M}", ip=ip or "?",
+          browser=browser_of(user_agent), link=f"{public_url}/settings/security"),
     )
     record_event_direct(user, "new_sign_in_alert", ip, user_agent, detail=what)
 
@@ -111,11 +117,13 @@ def after_failure(user: User, ip: str | None) -> None:
     public_url = current_app.config["INFRATRACE"].public_url
     send_mail(
         user.email,
-        "Failed sign-in attempts on your InfraTrace account",
-        f"There were {failures} failed attempts to sign into your account {user.username} in the last "
-        f"{int(ALERT_WINDOW.total_seconds() // 60)} minutes (the latest from {ip or 'an unknown address'}).\n\n"
-        "Your account is not locked: your correct password and tokens keep working. If these were not you, "
-        f"consider a longer password. Security log: {public_url}/settings/security\n",
+        _("Failed sign-in attempts on your InfraTrace account"),
+        _("There were %(failures)s failed attempts to sign into your account %(username)s in the last "
+          "%(minutes)s minutes (the latest from %(ip)s).\n\n"
+          "Your account is not locked: your correct password and tokens keep working. If these were not you, "
+          "consider a longer password. Security log: %(link)s\n",
+          failures=failures, username=user.username, minutes=int(ALERT_WINDOW.total_seconds() // 60),
+          ip=ip or "?", link=f"{public_url}/settings/security"),
     )
     record_event_direct(user, "failure_alert", ip, "", detail=str(failures))
 
@@ -135,27 +143,27 @@ class EventRow:
 
     @property
     def label(self) -> str:
-        return EVENT_LABELS.get(self.kind, self.kind.replace("_", " "))
+        return str(EVENT_LABELS.get(self.kind, self.kind.replace("_", " ")))
 
 
 EVENT_LABELS = {
-    "signup": "Account created",
-    "login": "Signed in",
-    "login_failed": "Failed sign-in",
-    "logout": "Signed out",
-    "password_changed": "Password changed",
-    "password_reset": "Password reset",
-    "password_reset_requested": "Password reset requested",
-    "email_changed": "Email changed",
-    "email_verified": "Email verified",
-    "profile_updated": "Profile updated",
-    "token_created": "Token created",
-    "token_revoked": "Token revoked",
-    "token_failed": "Failed token use",
-    "reauthenticated": "Password confirmed",
-    "new_sign_in_alert": "New sign-in alert sent",
-    "failure_alert": "Failed sign-in alert sent",
-    "account_deleted": "Account deleted",
+    "signup": _l("Account created"),
+    "login": _l("Signed in"),
+    "login_failed": _l("Failed sign-in"),
+    "logout": _l("Signed out"),
+    "password_changed": _l("Password changed"),
+    "password_reset": _l("Password reset"),
+    "password_reset_requested": _l("Password reset requested"),
+    "email_changed": _l("Email changed"),
+    "email_verified": _l("Email verified"),
+    "profile_updated": _l("Profile updated"),
+    "token_created": _l("Token created"),
+    "token_revoked": _l("Token revoked"),
+    "token_failed": _l("Failed token use"),
+    "reauthenticated": _l("Password confirmed"),
+    "new_sign_in_alert": _l("New sign-in alert sent"),
+    "failure_alert": _l("Failed sign-in alert sent"),
+    "account_deleted": _l("Account deleted"),
 }
 
 

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -176,9 +177,10 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
         db.session.flush()
         send_mail(
             user.email,
-            f"You were added to {access.team.name} on InfraTrace",
-            f"{access.user.username} added you to the team {access.team.name} as {role}.\n\n"
-            f"{base_url}/teams/{access.team.slug}\n",
+            _("You were added to %(team)s on InfraTrace", team=access.team.name),
+            _("%(username)s added you to the team %(team)s as %(role)s.\n\n%(link)s\n",
+              username=access.user.username, team=access.team.name, role=role,
+              link=f"{base_url}/teams/{access.team.slug}"),
         )
         return membership
     if user is not None:
@@ -201,9 +203,10 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
     db.session.flush()
     send_mail(
         email,
-        f"Invitation to join {access.team.name} on InfraTrace",
-        f"{access.user.username} invited you to join the team {access.team.name} as {role}.\n\n"
-        f"Accept within 7 days: {base_url}/invitations/{secret}\n",
+        _("Invitation to join %(team)s on InfraTrace", team=access.team.name),
+        _("%(username)s invited you to join the team %(team)s as %(role)s.\n\nAccept within 7 days: %(link)s\n",
+          username=access.user.username, team=access.team.name, role=role,
+          link=f"{base_url}/invitations/{secret}"),
     )
     return invitation
 

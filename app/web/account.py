@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from app.extensions import db
@@ -33,7 +34,7 @@ def profile():  # type: ignore[no-untyped-def]
                                            ("email", "username", "display_name", "company", "job_title")},
                                     ip=request.remote_addr)
             db.session.commit()
-            flash("Profile saved.", "success")
+            flash(_("Profile saved."), "success")
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
@@ -58,7 +59,7 @@ def change_password():  # type: ignore[no-untyped-def]
             session.clear()
             login_user(user)
             mark_fresh()
-            flash("Password changed. Every other session has been signed out.", "success")
+            flash(_("Password changed. Every other session has been signed out."), "success")
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
@@ -100,7 +101,7 @@ def revoke_token(token_id: str):  # type: ignore[no-untyped-def]
         try:
             tokens.revoke_token(current_user._get_current_object(), token_id, ip=request.remote_addr)
             db.session.commit()
-            flash("Token revoked.", "success")
+            flash(_("Token revoked."), "success")
         except ServiceError as exc:
             flash(exc.message, "error")
     return redirect(url_for("account.token_list"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db
@@ -61,20 +62,20 @@ def signup():  # type: ignore[no-untyped-def]
             session.clear()
             login_user(user)
             mark_fresh()
-            flash("Welcome to InfraTrace. We sent a link to your email address: follow it to verify it. "
-                  "Create a team to start.", "success")
+            flash(_("Welcome to InfraTrace. We sent a link to your email address: follow it to verify it. "
+                    "Create a team to start."), "success")
             return redirect(url_for("dashboard.index"))
         for field, message in problems.items():
             getattr(form, field).errors = [*getattr(form, field).errors, message]
     elif request.method == "POST" and not form.age_confirmed.data:
-        form.age_confirmed.errors = ["You must confirm that you are 16 or older to use InfraTrace."]
+        form.age_confirmed.errors = [_("You must confirm that you are 16 or older to use InfraTrace.")]
     status = 422 if request.method == "POST" else 200
     return render_template("auth/signup.html", form=form), status
 
 
 def _limited_page(template: str, exc: RateLimited, **context: object):  # type: ignore[no-untyped-def]
     wait = int(exc.extra.get("retry_after") or 60)
-    flash(f"Too many failed sign-in attempts from your address. Try again in {wait} seconds.", "error")
+    flash(_("Too many failed sign-in attempts from your address. Try again in %(wait)s seconds.", wait=wait), "error")
     response = current_app.make_response((render_template(template, **context), 429))
     response.headers["Retry-After"] = str(wait)
     return response
@@ -100,7 +101,7 @@ def login():  # type: ignore[no-untyped-def]
             login_user(user, remember=bool(form.remember.data))
             mark_fresh()
             return redirect(next_url or url_for("dashboard.index"))
-        form.password.errors = ["Login or password is not correct."]
+        form.password.errors = [_("Login or password is not correct.")]
     status = 401 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
 
@@ -122,7 +123,7 @@ def logout():  # type: ignore[no-untyped-def]
         # expire it here with exactly the attributes it was set with, and only once.
         session.pop("_remember", None)
         expire_remember_cookie(response)
-        flash("You are logged out.", "info")
+        flash(_("You are logged out."), "info")
     return response
 
 
@@ -157,7 +158,7 @@ def reauth():  # type: ignore[no-untyped-def]
         if ok:
             mark_fresh()
             return redirect(next_url)
-        form.password.errors = ["This password is not correct."]
+        form.password.errors = [_("This password is not correct.")]
     status = 401 if request.method == "POST" else 200
     return render_template("auth/reauth.html", form=form, next_url=next_url), status
 
@@ -168,10 +169,10 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
         user = credentials.verify_email(token, ip=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        return render_template("auth/message.html", title="Link not valid", message=exc.message), 400
+        return render_template("auth/message.html", title=_("Link not valid"), message=exc.message), 400
     db.session.commit()
-    return render_template("auth/message.html", title="Email verified",
-                           message=f"Thank you: {user.email} is verified."), 200
+    return render_template("auth/message.html", title=_("Email verified"),
+                           message=_("Thank you: %(email)s is verified.", email=user.email)), 200
 
 
 @bp.post("/verify-email/resend")
@@ -181,7 +182,7 @@ def resend_verification():  # type: ignore[no-untyped-def]
         if user.email_verified_at is None:
             credentials.send_verification(user, _public_url())
             db.session.commit()
-            flash(f"We sent a new verification link to {user.email}.", "success")
+            flash(_("We sent a new verification link to %(email)s.", email=user.email), "success")
     return redirect(url_for("account.profile"))
 
 
@@ -193,9 +194,9 @@ def forgot_password():  # type: ignore[no-untyped-def]
                                            user_agent=user_agent())
         db.session.commit()
         # The same answer whether or not the address has an account (and the same work: see the service).
-        return render_template("auth/message.html", title="Check your email",
-                               message="If an account with a verified email address matches, we sent it a "
-                                       "link to choose a new password. The link works once, for one hour."), 200
+        return render_template("auth/message.html", title=_("Check your email"),
+                               message=_("If an account with a verified email address matches, we sent it a "
+                                         "link to choose a new password. The link works once, for one hour.")), 200
     status = 422 if request.method == "POST" else 200
     return render_template("auth/forgot.html", form=form), status
 
@@ -205,7 +206,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     try:
         user = credentials.user_for_reset(token)
     except ServiceError as exc:
-        return render_template("auth/message.html", title="Link not valid", message=exc.message), 400
+        return render_template("auth/message.html", title=_("Link not valid"), message=exc.message), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -221,8 +222,8 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
         session.pop("_remember", None)
         response = redirect(url_for("auth.login"))
         expire_remember_cookie(response)
-        flash("Your password was changed and every session signed out. Log in with the new password. "
-              "Your personal access tokens still work; revoke them under Settings → Tokens if needed.",
+        flash(_("Your password was changed and every session signed out. Log in with the new password. "
+                "Your personal access tokens still work; revoke them under Settings → Tokens if needed."),
               "success")
         return response
     status = 422 if request.method == "POST" else 200

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.services.freshness import is_fresh
@@ -32,7 +33,7 @@ def reauth_redirect() -> Response | None:
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.path))
     if not is_fresh():
-        flash("Please confirm your password to continue.", "info")
+        flash(_("Please confirm your password to continue."), "info")
         return redirect(url_for("auth.reauth", next=_return_path()))
     return None
 
