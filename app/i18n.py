@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_babel import gettext as babel_gettext
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
@@ -55,12 +56,29 @@ def current_language() -> str:
     return str(get_locale() or DEFAULT) if has_request_context() else DEFAULT
 
 
+# Stored values shown to people (statuses, roles): their names per language. The API keeps the values.
+VALUE_LABELS = {
+    "planning": _l("planning"), "active": _l("active"), "on_hold": _l("on hold"), "done": _l("done"),
+    "archived": _l("archived"), "todo": _l("todo"), "in_progress": _l("in progress"), "blocked": _l("blocked"),
+    "planned": _l("planned"), "spare": _l("spare"), "decommissioned": _l("decommissioned"),
+    "queued": _l("queued"), "running": _l("running"), "failed": _l("failed"),
+    "viewer": _l("viewer"), "editor": _l("editor"), "admin": _l("admin"), "owner": _l("owner"),
+}
+
+
+def value_label(value: object) -> str:
+    """`{{ status|label }}`: a stored value in the reader's language."""
+    key = str(value or "")
+    return str(VALUE_LABELS[key]) if key in VALUE_LABELS else key.replace("_", " ")
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.add_extension(AutoTranslate)
     app.jinja_env.globals["_t"] = translate_markup
+    app.jinja_env.filters["label"] = value_label
 
 
 def translate_markup(text: str) -> Markup:

@@ -28,6 +28,7 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
+        from app.i18n import current_language
         from app.services.policy import banner_for
 
         signed_in = current_user.is_authenticated
@@ -37,6 +38,8 @@ def register_web(app: Flask) -> None:
             "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
             "dev_mode": not config.mail_url,
             **preferences.current(),
+            # The language actually rendered (the cookie's choice, else the browser's).
+            "language": current_language(),
         }
 
     @app.after_request

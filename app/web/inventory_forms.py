@@ -7,17 +7,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.i18n import VALUE_LABELS
 from app.models import PROJECT_STATUSES, TASK_STATUSES
-
-# Shown names of the statuses (the values stay English in the API).
-STATUS_LABELS = {
-    "planning": _l("planning"), "active": _l("active"), "on_hold": _l("on hold"), "done": _l("done"),
-    "archived": _l("archived"), "todo": _l("todo"), "in_progress": _l("in progress"), "blocked": _l("blocked"),
-}
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, STATUS_LABELS.get(value, value.replace("_", " "))) for value in values]
+    # Shown in the reader's language; the values stay English (they are the API's too).
+    return [(value, VALUE_LABELS.get(value, value.replace("_", " "))) for value in values]
 
 
 class ProjectForm(FlaskForm):
