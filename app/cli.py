@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from app.config import Config
 
@@ -37,6 +38,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 600)
             self.cfg.set("accesslog", "-")
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                # Each worker writes its metric values to files in that folder; a dead worker's
+                # live gauges are dropped so /metrics sums only what still runs.
+                self.cfg.set("child_exit", _prometheus_child_exit)
 
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(config)
@@ -45,6 +50,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     print(f"InfraTrace is serving on http://{host}:{port}", flush=True)
     Server().run()
     return 0
+
+
+def _prometheus_child_exit(_server, worker) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _reconcile_at_startup(config: Config) -> None:
@@ -176,6 +187,26 @@ def cmd_import_git(args: argparse.Namespace, config: Config) -> int:
             print(f"import-git: {exc.message}", file=sys.stderr)
             return 1
     print(summary.text())
+def cmd_notify_policy_change(args: argparse.Namespace, config: Config) -> int:
+    from app.extensions import db
+    from app.services.errors import ServiceError
+    from app.services.policy import publish
+
+    try:
+        summary = Path(args.summary).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"Cannot read the summary file {args.summary}: {exc}", file=sys.stderr)
+        return 2
+    with _in_app(config):
+        try:
+            mailed = publish(args.version, summary)
+        except ServiceError as exc:
+            db.session.rollback()
+            print(exc.message, file=sys.stderr)
+            return 2
+        db.session.commit()
+    print(f"Policy version {args.version} published; {mailed} active user(s) notified by email. "
+          "Each sees an in-app banner until they dismiss it.")
     return 0
 
 
@@ -228,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("--config", default="running-config", metavar="NAME",
                          help="the config name each file becomes (default: running-config)")
     imports.set_defaults(func=cmd_import_git)
+    notify = sub.add_parser("notify-policy-change",
+                            help="publish a privacy-policy version: email every active user, show a banner")
+    notify.add_argument("--version", required=True, metavar="DATE", help="the version's date, e.g. 2026-12-01")
+    notify.add_argument("--summary", required=True, metavar="FILE", help="a text file: what changes, in brief")
+    notify.set_defaults(func=cmd_notify_policy_change)
     return parser
 
 

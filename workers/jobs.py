@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Device, Membership, User, utcnow
+from app.observability import observe_job
 from app.services.gitstore_bridge import repo_path
 from app.storage.blobs import mirror_prefix
 from app.storage.objectstore import ObjectStore, open_object_store
@@ -69,13 +70,17 @@ def _job(func: F) -> F:
             if _forked:
                 db.engine.dispose(close=False)
                 _forked = False
+            started, failed = time.perf_counter(), True
             try:
-                return func(*ids)
+                result = func(*ids)
+                failed = False
+                return result
             except BaseException:
                 db.session.rollback()
                 raise
             finally:
                 db.session.remove()
+                observe_job(func.__name__, time.perf_counter() - started, failed)
 
     return wrapper  # type: ignore[return-value]
 
@@ -255,6 +260,15 @@ def export_user_data(export_id: str) -> None:
     from app.services.exports import build_export
 
     build_export(export_id)
+
+
+@_job
+def send_password_reset(user_id: str) -> None:
+    """Mail a password-reset link (sent after the response, so "Forgot password" times the same
+    whether or not the address has an account)."""
+    from app.services.credentials import send_password_reset as send
+
+    send(user_id)
 
 
 @_job

@@ -44,6 +44,7 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     # intervals only cover a crashed job.
     "deliver_webhook": ("workers.jobs.deliver_webhook", 120, [30, 300]),
     "mail_watchers": ("workers.jobs.mail_watchers", 300, [60, 600]),
+    "send_password_reset": ("workers.jobs.send_password_reset", 120, [10, 60]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900

@@ -17,6 +17,7 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "team.delete": "owner",
     "team.billing": "owner",
     "team.audit": "admin",
+    "team.security_log": "owner",
     # members
     "member.list": "viewer",
     "member.invite": "admin",

@@ -17,10 +17,11 @@ def register_web(app: Flask) -> None:
         photos,
         preferences,
         privacy,
+        security,
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos, notifications):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos, notifications, security):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -28,11 +29,18 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
-        teams_nav = user_teams(current_user) if current_user.is_authenticated else []
+        from app.i18n import current_language
+        from app.services.policy import banner_for
+
+        signed_in = current_user.is_authenticated
+        teams_nav = user_teams(current_user) if signed_in else []
         return {
             "nav_teams": teams_nav,
+            "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
             "dev_mode": not config.mail_url,
             **preferences.current(),
+            # The language actually rendered (the cookie's choice, else the browser's).
+            "language": current_language(),
         }
 
     @app.after_request
