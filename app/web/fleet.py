@@ -4,6 +4,8 @@ compliance dashboard with its rules. Thin views over app/services/config_search 
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -21,9 +23,9 @@ from app.web.forms import ConfirmForm
 bp = Blueprint("fleet", __name__)
 
 KIND_LABELS = {
-    "must_contain": "must contain a line matching",
-    "must_not_contain": "must not contain a line matching",
-    "block_must_contain": "every matching block must contain",
+    "must_contain": _l("must contain a line matching"),
+    "must_not_contain": _l("must not contain a line matching"),
+    "block_must_contain": _l("every matching block must contain"),
 }
 
 
@@ -51,22 +53,23 @@ def device_compliance_history(device_id: str, limit: int = 10):  # type: ignore[
 
 
 class RuleForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
-    kind = SelectField("Kind", choices=[(k, KIND_LABELS[k]) for k in COMPLIANCE_KINDS])
-    pattern = StringField("Line pattern (regular expression)",
-                          validators=[DataRequired("A pattern is required."), Length(max=500)],
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
+    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in COMPLIANCE_KINDS])
+    pattern = StringField(_l("Line pattern (regular expression)"),
+                          validators=[DataRequired(_l("A pattern is required.")), Length(max=500)],
                           render_kw={"placeholder": r"^ntp server \S+"})
-    block = StringField("Block (parent line pattern, for block rules)", validators=[Optional(), Length(max=500)],
+    block = StringField(_l("Block (parent line pattern, for block rules)"), validators=[Optional(), Length(max=500)],
                         render_kw={"placeholder": "^interface "})
-    block_filter = StringField("Only blocks holding a line matching", validators=[Optional(), Length(max=500)],
+    block_filter = StringField(_l("Only blocks holding a line matching"), validators=[Optional(), Length(max=500)],
                                render_kw={"placeholder": "switchport mode access"})
-    config_path = StringField("Config", default="running-config", validators=[Optional(), Length(max=300)])
-    platform = StringField("Only platform", validators=[Optional(), Length(max=50)],
+    config_path = StringField(_l("Config"), default="running-config", validators=[Optional(), Length(max=300)])
+    platform = StringField(_l("Only platform"), validators=[Optional(), Length(max=50)],
                            render_kw={"placeholder": "ios, nxos, eos, junos, ..."})
-    name_pattern = StringField("Only device names like", validators=[Optional(), Length(max=200)],
+    name_pattern = StringField(_l("Only device names like"), validators=[Optional(), Length(max=200)],
                                render_kw={"placeholder": "core-*"})
-    tag = StringField("Only devices tagged", validators=[Optional(), Length(max=50)])
-    scope = SelectField("Applies to", choices=[("project", "this project"), ("team", "every project of the team")])
+    tag = StringField(_l("Only devices tagged"), validators=[Optional(), Length(max=50)])
+    scope = SelectField(_l("Applies to"),
+                        choices=[("project", _l("this project")), ("team", _l("every project of the team"))])
 
 
 @bp.get("/teams/<slug>/search")
@@ -100,17 +103,17 @@ def project_compliance(project_id: str):  # type: ignore[no-untyped-def]
                      "tag", "scope")}
             try:
                 compliance.create_rule(_user(), project.id, body)
-                flash("Rule added; every device it applies to is being checked.", "success")
+                flash(_("Rule added; every device it applies to is being checked."), "success")
                 return redirect(url_for("fleet.project_compliance", project_id=project.id))
             except ServiceError as exc:
                 db.session.rollback()
                 target = getattr(form, exc.field or "", None) or form.pattern
                 target.errors = [*target.errors, exc.message]
         status = 422
-    _, rules = compliance.list_rules(_user(), project.id)
-    _, rows = compliance.project_report(_user(), project.id)
+    rules = compliance.list_rules(_user(), project.id)[1]
+    rows = compliance.project_report(_user(), project.id)[1]
     counts: dict[str, int] = {}
-    for _, result in rows:
+    for _device, result in rows:
         key = result.status if result else "unknown"
         counts[key] = counts.get(key, 0) + 1
     return render_template("compliance/project.html", project=project, access=access, rules=rules, rows=rows,
@@ -134,7 +137,7 @@ def rule_delete(rule_id: str):  # type: ignore[no-untyped-def]
     project_id = rule.project_id or request.args.get("project") or ""
     if form.validate_on_submit():
         compliance.delete_rule(_user(), rule_id)
-        flash("Rule deleted.", "success")
+        flash(_("Rule deleted."), "success")
     return redirect(url_for("fleet.project_compliance", project_id=project_id))
 
 

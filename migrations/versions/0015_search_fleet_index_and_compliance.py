@@ -1,7 +1,7 @@
 """fleet index and compliance
 
 Revision ID: 0015_search
-Revises: 0010_door
+Revises: 0013_accounts
 Create Date: 2026-11-30 02:16:33.071391
 """
 from alembic import op
@@ -10,7 +10,7 @@ import app.models.base
 
 
 revision = '0015_search'
-down_revision = '0010_door'
+down_revision = '0013_accounts'
 branch_labels = None
 depends_on = None
 
