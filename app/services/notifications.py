@@ -372,6 +372,17 @@ def device_created(device: Device) -> list[tuple[str, ...]]:
         for hook in _hooks_for(device.project_id, "device.created")]
 
 
+def device_noncompliant(device: Device, commit: str, failures: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """A device just started failing compliance rules (the analysis job): one event per webhook."""
+    return [("deliver_webhook", _queue(hook, "device.noncompliant", {
+        "project": _project_json(db.session.get(Project, device.project_id)),
+        "device": _device_json(device), "commit": commit,
+        "failures": [{"rule": f.get("rule"), "kind": f.get("kind"), "lines": f.get("lines", []),
+                      "blocks": f.get("blocks", []), "missing": f.get("missing", "")} for f in failures],
+        "web_url": _url(f"/projects/{device.project_id}/compliance")}).id)
+        for hook in _hooks_for(device.project_id, "device.noncompliant")]
+
+
 def device_deleted(device: Device) -> None:
     """Called by the door's delete before the row goes (the payload is built from it)."""
     for hook in _hooks_for(device.project_id, "device.deleted"):
