@@ -111,7 +111,7 @@ def _commit_photos(
     (unless the caller named one), so a concurrent photo change is never overwritten.
     """
 
-    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
+    def move(repo: DeviceRepo) -> Moved:
         head = repo.head()
         if parent is not None and versions._expected_parent(repo, parent) != head:
             raise Conflict("The device's head is no longer the given parent; read it again and retry.",

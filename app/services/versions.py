@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import device_door
+from app.services import device_door, version_analysis
 from app.services.access import device_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
@@ -226,7 +226,7 @@ def import_versions(user: User | Actor, device_id: str, body: dict[str, Any]) ->
         except ServiceError as exc:
             raise _in_version(exc, index) from None
 
-    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
+    def move(repo: DeviceRepo) -> Moved:
         expected = _expected_parent(repo, parent)
         result: ImportResult = repo.import_versions(wanted, author_for(actor.user), expected)
         audit_changes: dict[str, Any] = {}
@@ -289,15 +289,17 @@ def commit(
     """One version through the door: rules, lock, CAS commit, index, audit, jobs, SQL commit."""
     who = actor_of(actor if actor is not None else access.user)
 
-    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
+    def move(repo: DeviceRepo) -> Moved:
         expected = _expected_parent(repo, parent)
-        assert content is not None  # the door's content steps made it from `changes`
-        result: CommitResult = repo.commit_version(content, author_for(who.user), message, expected)
+        # What the door's content steps made of `changes` (noise rules, redaction), never the raw input.
+        assert change.content is not None
+        result: CommitResult = repo.commit_version(change.content, author_for(who.user), message, expected)
         return Moved(result.changed, [(result, message)], "commit", "device_version",
                      {"commit": result.commit, "parent": result.parent, "message": message.strip()[:200],
                       "files": [f.path for f in result.files]}, result=result)
 
-    moved = device_door.change_refs(who, device, access, RefChange("version", "version.write", move, changes))
+    change = RefChange("version", "version.write", move, changes)
+    moved = device_door.change_refs(who, device, access, change)
     result: CommitResult = moved.result
     return _commit_json(result, None, author_json(who.user, who.user.author_name)), result.changed
 
@@ -324,7 +326,7 @@ def _encode_cursor(seq: int) -> str:
 
 # What a history page shows: plain rows, not ORM objects (a page is read on every history request).
 # The author comes in the same query (an outer join: a deleted account leaves the pseudonym only).
-_HISTORY_COLUMNS = (CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
+_HISTORY_COLUMNS = (CommitRecord.id, CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
                     CommitRecord.author_id, CommitRecord.author_pseudonym, CommitRecord.created_at,
                     CommitRecord.files_changed, CommitRecord.additions, CommitRecord.deletions,
                     User.username, User.display_name, User.deleted_at)
@@ -378,6 +380,7 @@ def history_page(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1].seq)
+    summaries = version_analysis.summaries_for([r.id for r in rows])
     items = [
         {
             "commit": r.sha,
@@ -388,6 +391,7 @@ def history_page(
             "files_changed": r.files_changed,
             "additions": r.additions,
             "deletions": r.deletions,
+            "summary": summaries.get(r.id, []),
         }
         for r in rows
     ]
@@ -551,7 +555,7 @@ def create_tag(user: User | Actor, device_id: str, body: dict[str, Any]) -> TagI
         raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
                               field="message", code="invalid")
 
-    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
+    def move(repo: DeviceRepo) -> Moved:
         try:
             tag = repo.create_tag(name, rev, message, author_for(actor.user))  # type: ignore[arg-type]
         except (RevisionNotFound, AmbiguousRevision) as exc:
@@ -566,7 +570,7 @@ def delete_tag(user: User | Actor, device_id: str, name: str) -> None:
     actor = actor_of(user)
     device, access = device_access(actor.user, device_id)
 
-    def move(repo: DeviceRepo, content: Changes | None) -> Moved:
+    def move(repo: DeviceRepo) -> Moved:
         target = next((t.target for t in repo.list_tags() if t.name == name), None)
         try:
             repo.delete_tag(name)
