@@ -91,7 +91,9 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # Connections to a file are cheap; a threaded server (or the bench's 16 concurrent writers)
+        # must not queue on the pool's default 15 while the writes themselves can run side by side.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 10, "max_overflow": 40}
     return {"pool_pre_ping": True}
 
 

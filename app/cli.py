@@ -150,6 +150,43 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+class _ProgressBar:
+    """A one-line progress bar on a terminal (nothing when output is piped or logged)."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.stage = ""
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage and self.stage:
+            self.stream.write("\n")
+        self.stage = stage
+        width = 30
+        filled = width * done // total if total else width
+        self.stream.write(f"\r{stage:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+            self.stage = ""
+        self.stream.flush()
+
+
+def cmd_import_git(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from app.services.errors import ServiceError
+    from app.services.git_import import import_git
+
+    with _in_app(config):
+        try:
+            summary = import_git(Path(args.source), args.project, username=args.user, config_name=args.config,
+                                 progress=_ProgressBar(sys.stderr))
+        except ServiceError as exc:
+            print(f"import-git: {exc.message}", file=sys.stderr)
+            return 1
+    print(summary.text())
 def cmd_notify_policy_change(args: argparse.Namespace, config: Config) -> int:
     from app.extensions import db
     from app.services.errors import ServiceError
@@ -215,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
                    ).set_defaults(func=cmd_purge)
+    imports = sub.add_parser("import-git", help="import an Oxidized or RANCID git repository with its history")
+    imports.add_argument("source", help="path of the source git repository")
+    imports.add_argument("--project", required=True, metavar="ID", help="the project that receives the devices")
+    imports.add_argument("--user", metavar="USERNAME", help="act as this user (default: the team's first owner)")
+    imports.add_argument("--config", default="running-config", metavar="NAME",
+                         help="the config name each file becomes (default: running-config)")
+    imports.set_defaults(func=cmd_import_git)
     notify = sub.add_parser("notify-policy-change",
                             help="publish a privacy-policy version: email every active user, show a banner")
     notify.add_argument("--version", required=True, metavar="DATE", help="the version's date, e.g. 2026-12-01")

@@ -278,3 +278,20 @@ def purge_accounts() -> None:
 
     summary = purge()
     log.info("purge: %s", summary)
+
+
+@_job
+def deliver_webhook(delivery_id: str) -> None:
+    """One attempt of a webhook delivery; a failed attempt is rescheduled by its own backoff."""
+    from app.services.notifications import deliver
+
+    status = deliver(delivery_id)
+    log.info("webhook delivery %s: %s", delivery_id, status or "not due")
+
+
+@_job
+def mail_watchers(device_id: str, base: str, head: str) -> None:
+    """One mail per watcher of the device or its project for the versions after base up to head."""
+    from app.services.notifications import mail_watchers as send
+
+    send(device_id, base, head)

@@ -35,6 +35,8 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "repo.push": "editor",
     "tag.write": "editor",
     "tag.delete": "admin",
+    # change notifications
+    "webhook.manage": "admin",
 }
 
 

@@ -13,6 +13,7 @@ def register_web(app: Flask) -> None:
         dashboard,
         devices,
         inventory,
+        notifications,
         photos,
         preferences,
         privacy,
@@ -20,7 +21,7 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, security, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos, notifications, security):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -1,7 +1,7 @@
 """accounts: verified email, policy versions, shared auth-failure counters, richer security log
 
 Revision ID: 0013_accounts
-Revises: 0010_door
+Revises: 0011_migrate
 Create Date: 2026-11-30 02:20:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import app.models.base
 
 
 revision = '0013_accounts'
-down_revision = '0010_door'
+down_revision = '0011_migrate'
 branch_labels = None
 depends_on = None
 
