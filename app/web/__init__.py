@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
         auth,
         dashboard,
         devices,
+        fleet,
         inventory,
         notifications,
         photos,
@@ -21,7 +22,8 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos, notifications, security):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, fleet, photos, notifications,
+                   security):
         app.register_blueprint(module.bp)
 
     @app.context_processor
