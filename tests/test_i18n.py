@@ -198,8 +198,13 @@ def german_world(app, client, make_user, token_for, login):
     device = client.post(f"/api/v1/projects/{project_id}/devices", json={"name": "sw1"}, headers=owner).get_json()
     client.post(f"/api/v1/devices/{device['id']}/versions",
                 json={"message": "first", "configs": {"running-config": "hostname sw1\n"}}, headers=owner)
-    client.set_cookie("infratrace_prefs", "light.de", domain="localhost")
     login("alice")
+    # Switch the UI to German the way a person does: the language preference on the privacy page.
+    page = client.get("/settings/privacy").get_data(as_text=True)
+    assert 'lang="en"' in page
+    response = client.post("/settings/preferences", data={"csrf_token": csrf_from(page), "pref-theme": "light",
+                                                          "pref-language": "de"})
+    assert response.status_code == 302
     return {"project": project_id, "device": device["id"]}
 
 

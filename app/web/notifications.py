@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
@@ -84,7 +85,7 @@ def send_test(webhook_id: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
         return "The form expired; go back and try again.", 400
     delivery = notes.send_test(_user(), webhook_id)
-    flash("A test event is on its way; its delivery is listed below.", "success")
+    flash(gettext("A test event is on its way; its delivery is listed below."), "success")
     return _back(delivery.webhook.project_id)
 
 
@@ -96,7 +97,7 @@ def delete(webhook_id: str):  # type: ignore[no-untyped-def]
     hook, _ = notes.list_deliveries(_user(), webhook_id, limit=1)
     project_id = hook.project_id
     notes.delete_webhook(_user(), webhook_id)
-    flash("Webhook deleted.", "success")
+    flash(gettext("Webhook deleted."), "success")
     return _back(project_id)
 
 
@@ -109,10 +110,11 @@ def watch(project_id: str | None = None, device_id: str | None = None):  # type:
     mode = request.form.get("mode", "each")
     if mode == "off":
         notes.unwatch(_user(), project_id=project_id, device_id=device_id)
-        flash("You no longer watch this.", "success")
+        flash(gettext("You no longer watch this."), "success")
     else:
         notes.watch(_user(), {"mode": mode}, project_id=project_id, device_id=device_id)
-        flash("You will get an e-mail per change." if mode == "each" else "You will get a daily digest.", "success")
+        flash(gettext("You will get an e-mail per change.") if mode == "each"
+              else gettext("You will get a daily digest."), "success")
     if device_id:
         return redirect(url_for("devices.show", device_id=device_id))
     return redirect(url_for("notifications.webhooks", project_id=project_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
@@ -83,7 +84,9 @@ def set_preferences():  # type: ignore[no-untyped-def]
     response = redirect(target)
     if form.validate_on_submit():
         preferences.set_cookie(response, form.theme.data or "", form.language.data or "")
-        flash(_("Preferences saved."), "success")
+        # Said in the language just chosen: the next page is the first one rendered in it.
+        with force_locale(form.language.data or "en"):
+            flash(_("Preferences saved."), "success")
     else:
         flash(_("Choose a theme and a language from the lists."), "error")
     return response

@@ -10,6 +10,7 @@ import pytest
 from app.extensions import db
 from tests.accounts_support import link_in, mails
 from tests.client_support import PASSWORD
+from tests.privacy_support import drain
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +29,7 @@ def wait_for_mail(app, to: str, subject: str, timeout: float = 15.0):
     """The mail job runs after the response is sent: poll the outbox with a deadline."""
     deadline = time.monotonic() + timeout
     while True:
+        drain(app)  # with REDIS_URL the mail job waits in RQ: run it as a worker would
         found = [m for m in mails(app, to) if subject in m.subject]
         if found:
             return found[-1]
