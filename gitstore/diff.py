@@ -222,7 +222,8 @@ def _render(
             continue  # only whitespace or line ends changed, and those are ignored
         hunks: list[Hunk] = []
         too_large = False
-        first = hunk_index
+        first = 0  # the index (within the file) of the first hunk shown
+        count = len(lines)
         if page_from is None:
             rendered = sum(lines.sizes)
             if over_budget or total + rendered > max_total_lines:
@@ -232,26 +233,28 @@ def _render(
                 hunks = lines.hunks()
             hunk_index += len(lines)
         else:
+            local = 0
+            count = sum(-(-size // max_total_lines) for size in lines.sizes)
             for index, size in enumerate(lines.sizes):
                 pieces = -(-size // max_total_lines)
                 if hunk_index + pieces <= page_from or next_hunk is not None:
                     hunk_index += pieces
+                    local += pieces
                     continue
                 for piece in split_hunk(lines.hunk(index), max_total_lines):
-                    if hunk_index < page_from:
-                        hunk_index += 1
-                        continue
-                    if next_hunk is None and total and total + len(piece.lines) > max_total_lines:
-                        next_hunk = hunk_index
-                    if next_hunk is None:
-                        if not hunks:
-                            first = hunk_index
-                        hunks.append(piece)
-                        total += len(piece.lines)
+                    if hunk_index >= page_from:
+                        if next_hunk is None and total and total + len(piece.lines) > max_total_lines:
+                            next_hunk = hunk_index
+                        if next_hunk is None:
+                            if not hunks:
+                                first = local
+                            hunks.append(piece)
+                            total += len(piece.lines)
                     hunk_index += 1
+                    local += 1
         files.append(
             FileDiff(path, old_path, status, similarity, lines.additions, lines.deletions, False, too_large,
-                     hunks, lines.new_line_count, len(lines), first)
+                     hunks, lines.new_line_count, count, first)
         )
     return RenderedDiff(files, over_budget, next_hunk, hunk_index)
 

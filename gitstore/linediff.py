@@ -228,13 +228,13 @@ def _header(hunk: Hunk, section: bytes) -> str:
 
 
 def _word_start(text: str, index: int) -> int:
-    while index > 0 and (text[index - 1].isalnum() or text[index - 1] in "_-./:"):
+    while index > 0 and (text[index - 1].isalnum() or text[index - 1] in "_-./:\\"):
         index -= 1
     return index
 
 
 def _word_end(text: str, index: int) -> int:
-    while index < len(text) and (text[index].isalnum() or text[index] in "_-./:"):
+    while index < len(text) and (text[index].isalnum() or text[index] in "_-./:\\"):
         index += 1
     return index
 

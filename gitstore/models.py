@@ -151,7 +151,7 @@ class FileDiff:
     hunks: list[Hunk]
     new_line_count: int | None = None  # lines of the new side (for folding the tail)
     hunk_count: int = 0  # hunks of the whole file (a page may show only some)
-    first_hunk: int = 0  # the global index of `hunks[0]` among all hunks of the diff
+    first_hunk: int = 0  # which of the file's hunks `hunks[0]` is (a page may start mid-file)
 
 
 @dataclass(frozen=True)

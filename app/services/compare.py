@@ -182,3 +182,10 @@ def other_device(user: User, device: Device, other_id: str) -> Device:
     if other.team_id != device.team_id:
         raise NotFound("No such device in this team.", code="not_found")
     return other
+
+
+def team_peers(device: Device, limit: int = 500) -> list[Device]:
+    """Other devices of the same team with at least one version: what a device can be compared with."""
+    return list(db.session.scalars(
+        select(Device).where(Device.team_id == device.team_id, Device.id != device.id,
+                             Device.head_commit.is_not(None)).order_by(Device.name).limit(limit)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from itertools import zip_longest
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -20,7 +19,6 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
-from app.api.common import public_url
 from app.api.devices import clone_url
 from app.api.versions import raw_file_response
 from app.extensions import db
@@ -30,6 +28,7 @@ from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError
 from app.services.mirrors import mirror_state
 from app.services.permissions import role_allows
+from app.web import compare as compare_views
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
@@ -280,42 +279,18 @@ def raw(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-def]
     return raw_file_response(data, path)
 
 
-def side_by_side(hunk: Any) -> list[tuple[Any, Any]]:
-    """Pairs deletions with the additions that replace them; context lines sit on both sides."""
-    rows: list[tuple[Any, Any]] = []
-    dels: list[Any] = []
-    adds: list[Any] = []
-
-    def flush() -> None:
-        rows.extend(zip_longest(dels, adds))
-        dels.clear()
-        adds.clear()
-
-    for line in hunk.lines:
-        if line.origin == "-":
-            dels.append(line)
-        elif line.origin == "+":
-            adds.append(line)
-        else:
-            flush()
-            rows.append((line, line))
-    flush()
-    return rows
-
-
 @bp.get("/devices/<device_id>/compare")
 @login_required
 def compare(device_id: str):  # type: ignore[no-untyped-def]
     device, _ = _device(device_id)
-    view = "split" if request.args.get("view") == "split" else "unified"
-    try:
-        _, result = versions.diff(_user(), device_id, request.args.get("from") or None,
-                                  request.args.get("to") or None, request.args.get("context"))
-    except ServiceError as exc:
-        return render_template("error.html", status=exc.status, title="Cannot compare", message=exc.message), \
-            exc.status
-    return render_template("devices/compare.html", device=device, diff=result, view=view,
-                           side_by_side=side_by_side, web_url=public_url(request.full_path.rstrip("?")))
+    return compare_views.compare_page(_user(), device)
+
+
+@bp.get("/devices/<device_id>/compare/lines")
+@login_required
+def compare_lines(device_id: str):  # type: ignore[no-untyped-def]
+    device, _ = _device(device_id)
+    return compare_views.fold_page(_user(), device)
 
 
 @bp.get("/devices/<device_id>/compare.patch")

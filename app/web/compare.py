@@ -1,0 +1,182 @@
+"""The compare page and what it pulls in place: two versions (or two devices) side by side or
+unified, word-level marks, folded unchanged lines, paged hunks; a config shown page by page.
+
+Thin: the diff and its options are the service layer's (`app.services.compare`); this module
+turns lines into escaped HTML quickly (a page may hold thousands of them).
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import zip_longest
+from typing import Any
+
+from flask import abort, render_template, request, url_for
+from markupsafe import Markup, escape
+
+from app.models import Device, User
+from app.services import compare, versions
+from app.services.errors import NotFound, ServiceError
+from gitstore import Diff, DiffLine, Hunk
+from gitstore.diff import ports_diff, render_contents
+
+_ESCAPED = re.compile(r"\\x[0-9a-f]{2}")
+VIEWS = ("unified", "split")
+
+
+def line_html(line: DiffLine) -> Markup:
+    """A line's text, escaped, with its changed words marked, odd bytes and a CR made visible."""
+    text = line.content
+    cr = text.endswith("\r")
+    if cr:
+        text = text[:-1]
+    if line.spans is not None:
+        lo, hi = line.spans
+        hi = min(hi, len(text))
+        body = f"{_text(line, text[:lo])}<mark>{_text(line, text[lo:hi])}</mark>{_text(line, text[hi:])}"
+    else:
+        body = _text(line, text)
+    if cr:
+        body += '<span class="eol" title="carriage return (CR)">␍</span>'
+    return Markup(body)
+
+
+def _text(line: DiffLine, text: str) -> str:
+    escaped = str(escape(text))
+    if line.raw is not None:
+        escaped = _ESCAPED.sub(lambda m: f'<span class="byte" title="byte not in UTF-8">{m.group(0)}</span>',
+                               escaped)
+    return escaped
+
+
+def side_by_side(hunk: Hunk) -> list[tuple[DiffLine | None, DiffLine | None]]:
+    """Pairs deletions with the additions that replace them; context lines sit on both sides."""
+    rows: list[tuple[DiffLine | None, DiffLine | None]] = []
+    dels: list[DiffLine] = []
+    adds: list[DiffLine] = []
+
+    def flush() -> None:
+        rows.extend(zip_longest(dels, adds))
+        dels.clear()
+        adds.clear()
+
+    for line in hunk.lines:
+        if line.origin == "-":
+            dels.append(line)
+        elif line.origin == "+":
+            adds.append(line)
+        else:
+            flush()
+            rows.append((line, line))
+    flush()
+    return rows
+
+
+def folds(file: Any) -> list[dict[str, int] | None]:
+    """For each shown hunk, the unchanged stretch of the new side above it (None when nothing is
+    folded there or it belongs to another page), and one more entry for the stretch after the
+    last hunk: {start, end, delta} with delta = old line number - new line number there."""
+    result: list[dict[str, int] | None] = []
+    previous_end, delta = 0, 0
+    for index, hunk in enumerate(file.hunks):
+        start = hunk.new_start if hunk.new_lines else hunk.new_start + 1
+        old_start = hunk.old_start if hunk.old_lines else hunk.old_start + 1
+        on_page = index > 0 or file.first_hunk == 0
+        if on_page and start - 1 > previous_end and "(continued)" not in hunk.header:
+            result.append({"start": previous_end + 1, "end": start - 1, "delta": old_start - start})
+        else:
+            result.append(None)
+        previous_end = hunk.new_start + hunk.new_lines - 1 if hunk.new_lines else hunk.new_start
+        old_end = hunk.old_start + hunk.old_lines - 1 if hunk.old_lines else hunk.old_start
+        delta = old_end - previous_end
+    total = file.new_line_count or 0
+    shows_last = bool(file.hunks) and file.first_hunk + len(file.hunks) >= file.hunk_count
+    result.append({"start": previous_end + 1, "end": total, "delta": delta}
+                  if shows_last and total > previous_end else None)
+    return result
+
+
+def _view() -> str:
+    view = request.args.get("view")
+    return view if view in VIEWS else "unified"
+
+
+def _diff_args(args: dict[str, Any]) -> dict[str, Any]:
+    """The query arguments that shape a diff, to carry over into links."""
+    keep = ("from", "to", "other", "context", "ignore_ws", "ignore_eol", "view")
+    return {k: args[k] for k in keep if args.get(k)}
+
+
+def compare_page(user: User, device: Device) -> Any:
+    args = request.args
+    other_id = args.get("other") or None
+    try:
+        wanted = compare.diff_request(args, paged=True)
+        if other_id:
+            other = compare.other_device(user, device, other_id)
+            result, left, right = _two_devices(user, device, other, args.get("from") or None,
+                                               args.get("to") or None, wanted)
+            between = None
+        else:
+            other = None
+            result = compare.diff_device(device, args.get("from") or None, args.get("to") or None, wanted)
+            left = compare.version_summary(device, result.from_commit)
+            right = compare.version_summary(device, result.to_commit)
+            between = compare.versions_between(device, left, right)
+    except ServiceError as exc:
+        status = 404 if exc.status == 404 else 422
+        return render_template("error.html", status=status, title="Cannot compare", message=exc.message), status
+    choices = compare.picker_choices(user, device)
+    peers = compare.team_peers(device)
+    context = {
+        "device": device, "other": other, "diff": result, "view": _view(), "left": left, "right": right,
+        "between": between, "choices": choices, "peers": peers, "side_by_side": side_by_side,
+        "line_html": line_html, "folds": folds, "args": _diff_args(dict(args)),
+        "fold_device": other or device,
+    }
+    if args.get("fragment") == "1":
+        return render_template("devices/_diff_files.html", **context)
+    return render_template("devices/compare.html", **context)
+
+
+def _two_devices(user: User, device: Device, other: Device, from_rev: str | None, to_rev: str | None,
+                 wanted: compare.DiffRequest) -> tuple[Diff, dict[str, Any], dict[str, Any]]:
+    """This device's configs and port map (at `from`) against another device's (at `to`)."""
+    _, left_snap, _, left_author = versions.read_version(user, device.id, from_rev or "HEAD")
+    _, right_snap, _, right_author = versions.read_version(user, other.id, to_rev or "HEAD")
+    rendered = render_contents(
+        {f"configs/{k}": v for k, v in left_snap.configs.items()},
+        {f"configs/{k}": v for k, v in right_snap.configs.items()},
+        wanted.context, versions.MAX_DIFF_FILE_BYTES, compare.PAGE_LINES, wanted.options, wanted.page_from)
+    result = Diff(left_snap.commit, right_snap.commit, rendered.files,
+                  ports_diff(left_snap.ports, right_snap.ports), {"added": [], "removed": []},
+                  rendered.too_large, rendered.next_hunk, wanted.page_from or 0, rendered.total_hunks)
+
+    def summary(snap: Any, author: dict[str, Any]) -> dict[str, Any]:
+        return {"commit": snap.commit, "message": snap.message, "created_at": snap.created_at, "seq": None,
+                "author": author}
+
+    return result, summary(left_snap, left_author), summary(right_snap, right_author)
+
+
+def fold_page(user: User, device: Device) -> Any:
+    """Unchanged lines a diff folded away: rows for the page's script, or a page of their own."""
+    args = request.args
+    try:
+        start, end, delta = (int(args.get(k, "")) for k in ("start", "end", "delta"))
+    except ValueError:
+        abort(422)
+    rev, path = args.get("rev") or "", args.get("path") or ""
+    try:
+        lines = compare.fold_lines(user, device.id, rev, path, start, end)
+    except NotFound:
+        abort(404)
+    except ServiceError:
+        abort(422)
+    view = _view()
+    if args.get("fragment") == "1":
+        return render_template("devices/_fold_rows.html", lines=lines, delta=delta, view=view)
+    return render_template("devices/fold.html", device=device, lines=lines, delta=delta, view=view, rev=rev,
+                           path=path, back=url_for("devices.compare", device_id=device.id,
+                                                   **{k: v for k, v in args.items()
+                                                      if k in ("from", "to", "view")}))
