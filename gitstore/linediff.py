@@ -256,14 +256,23 @@ def _header(hunk: Hunk, section: bytes) -> str:
     return text
 
 
+def _is_word(char: str) -> bool:
+    return char.isalnum() or char in "_-./:\\"
+
+
 def _word_start(text: str, index: int) -> int:
-    while index > 0 and (text[index - 1].isalnum() or text[index - 1] in "_-./:\\"):
+    """Back to the start of the word `index` cuts through (unchanged when it cuts none)."""
+    if index <= 0 or index >= len(text) or not (_is_word(text[index]) and _is_word(text[index - 1])):
+        return index
+    while index > 0 and _is_word(text[index - 1]):
         index -= 1
     return index
 
 
 def _word_end(text: str, index: int) -> int:
-    while index < len(text) and (text[index].isalnum() or text[index] in "_-./:\\"):
+    if index <= 0 or index >= len(text) or not (_is_word(text[index]) and _is_word(text[index - 1])):
+        return index
+    while index < len(text) and _is_word(text[index]):
         index += 1
     return index
 

@@ -29,6 +29,7 @@ from app.services.errors import NotFound, ServiceError
 from app.services.mirrors import mirror_state
 from app.services.permissions import role_allows
 from app.web import compare as compare_views
+from app.web import editing as config_editing
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
@@ -207,33 +208,10 @@ def delete(device_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/devices/<device_id>/versions")
 @login_required
 def upload_version(device_id: str):  # type: ignore[no-untyped-def]
-    _device(device_id)
-    form = VersionForm()
-    if form.validate_on_submit():
-        upload = form.upload.data
-        if upload is not None and getattr(upload, "filename", ""):
-            content: Any = upload.read()
-        else:
-            # Browsers send textarea line ends as CRLF; what the person typed is kept as sent.
-            content = form.content.data or ""
-        try:
-            configs_key = "configs_base64" if isinstance(content, bytes) else "configs"
-            if isinstance(content, bytes):
-                import base64
-
-                content = base64.b64encode(content).decode()
-            data, changed = versions.write_version(_user(), device_id, {
-                "message": form.message.data or "", configs_key: {form.config_name.data or "": content}})
-            flash(f"Version {data['commit'][:10]} saved." if changed else "Nothing changed: no new version.",
-                  "success")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(f"{exc.field + ': ' if exc.field else ''}{exc.message}", "error")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-    return redirect(url_for("devices.show", device_id=device_id))
+    """The device page's upload form: the same rules as the edit page (line endings kept; a
+    refused submit comes back as the edit page with the text and the error at its field)."""
+    device, _ = _device(device_id)
+    return config_editing.submit(device)
 
 
 @bp.post("/devices/<device_id>/tags")
