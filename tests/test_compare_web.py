@@ -168,3 +168,22 @@ def test_port_map_change_is_a_table(world, client, login):
     assert '<th scope="row">Gi1/0/2</th><td>removed</td>' in table
     assert '<td>vlans</td><td class="del">[10]</td><td class="add">[10, 20]</td>' in table
     assert '<td>enabled</td><td class="del">True</td><td class="add">False</td>' in table
+
+
+def test_big_config_is_readable_to_its_last_line(world, client, login):
+    device = world.create_device("huge")
+    text = "".join(f"interface Gi{n // 48}/0/{n % 48} description line-{n:05d} mtu 9000\n" for n in range(1, 50_001))
+    assert len(text.encode()) > 512 * 1024
+    world.write(device["id"], configs={"run": text})
+    _login(client, login, "the-viewer")
+    version = client.get(f"/devices/{device['id']}/versions/HEAD").get_data(as_text=True)
+    assert "line-00001" in version and "lines 1–2000 of 50000" in version and "Too large" not in version
+    last = client.get(f"/devices/{device['id']}/versions/HEAD/configs/run?line=50000")
+    assert last.status_code == 302 and last.headers["Location"].endswith("page=25#L50000")
+    page = client.get(last.headers["Location"].split("#")[0]).get_data(as_text=True)
+    assert '<tr id="L50000">' in page and "line-50000" in page and "page 25 of 25" in page
+    found = client.get(f"/devices/{device['id']}/versions/HEAD/configs/run?q=line-31415").get_data(as_text=True)
+    assert "1 line containing" in found and "line=31415" in found
+    for bad in ("?line=x", "?page=-1"):
+        assert client.get(f"/devices/{device['id']}/versions/HEAD/configs/run{bad}").status_code == 422
+    assert client.get(f"/devices/{device['id']}/versions/HEAD/configs/nope").status_code == 404

@@ -11,7 +11,7 @@ import re
 from itertools import zip_longest
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from app.models import Device, User
@@ -180,3 +180,63 @@ def fold_page(user: User, device: Device) -> Any:
                            path=path, back=url_for("devices.compare", device_id=device.id,
                                                    **{k: v for k, v in args.items()
                                                       if k in ("from", "to", "view")}))
+
+
+def _highlighted_lines(name: str, text: str) -> list[str]:
+    """Pygments' HTML for each line (its formatter closes and reopens spans at every newline)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import TextLexer, get_lexer_for_filename
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_for_filename(name, stripnl=False)
+    except ClassNotFound:
+        lexer = TextLexer(stripnl=False)
+    return highlight(text, lexer, HtmlFormatter(nowrap=True)).split("\n")
+
+
+def config_lines(name: str, data: bytes, page: int, query: str | None,
+                 highlight_limit: int) -> dict[str, Any]:
+    """One page of a config as (number, html) rows: highlighted when the file is small enough
+    to stay fast, plain and escaped otherwise; odd bytes escaped like the diffs."""
+    view = compare.config_page(data, page, query)
+    if len(data) <= highlight_limit:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None:
+            html = _highlighted_lines(name, text)
+            view["rows"] = [(n, Markup(html[n - 1]) if n - 1 < len(html) else Markup(""))
+                            for n, _ in view["lines"]]
+            return view
+    view["rows"] = [(n, escape(line)) for n, line in view["lines"]]
+    return view
+
+
+def config_file_page(user: User, device: Device, rev: str, name: str, highlight_limit: int) -> Any:
+    """A config on its own, page by page: line anchors (#L123), go to line, search."""
+    args = request.args
+    line = args.get("line", "")
+    if line:
+        if not line.isdigit() or len(line) > 9:
+            abort(422)
+        page = compare.page_of_line(int(line))
+        return redirect(url_for("devices.config_file", device_id=device.id, rev=rev, name=name, page=page,
+                                q=args.get("q") or None) + f"#L{int(line)}")
+    page_arg = args.get("page", "1")
+    if not page_arg.isdigit() or len(page_arg) > 9:
+        abort(422)
+    query = (args.get("q") or "").strip()[:200] or None
+    try:
+        _, snap, _, _ = versions.read_version(user, device.id, rev)
+        data = versions.read_file(user, device.id, snap.commit, f"configs/{name}")
+    except ServiceError:
+        abort(404)
+    if b"\0" in data[:8000]:
+        view = None
+    else:
+        view = config_lines(name, data, int(page_arg), query, highlight_limit)
+    return render_template("devices/config_file.html", device=device, snap=snap, name=name, view=view,
+                           size=len(data), rev=rev)

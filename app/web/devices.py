@@ -66,7 +66,9 @@ def render_config(name: str, data: bytes) -> dict[str, Any]:
     if text is None:
         return {"name": name, "binary": True, "size": len(data), "html": None}
     if len(data) > MAX_HIGHLIGHT_BYTES:
-        return {"name": name, "binary": False, "size": len(data), "html": None}
+        # Too big to highlight whole: its first page is shown plain, the file view pages the rest.
+        return {"name": name, "binary": False, "size": len(data), "html": None,
+                "first": compare_views.config_lines(name, data, 1, None, 0)}
     key = hashlib.sha256(data).hexdigest() + RENDERER_VERSION
     return {"name": name, "binary": False, "size": len(data), "html": _highlighted(key, name, text)}
 
@@ -245,6 +247,13 @@ def version(device_id: str, rev: str):  # type: ignore[no-untyped-def]
         "devices/version.html", device=device, snap=snap, tags=tags, author=author,
         configs=[render_config(name, data) for name, data in sorted(snap.configs.items())],
     )
+
+
+@bp.get("/devices/<device_id>/versions/<rev>/configs/<path:name>")
+@login_required
+def config_file(device_id: str, rev: str, name: str):  # type: ignore[no-untyped-def]
+    device, _ = _device(device_id)
+    return compare_views.config_file_page(_user(), device, rev, name, MAX_HIGHLIGHT_BYTES)
 
 
 @bp.get("/devices/<device_id>/raw/<rev>/<path:path>")
