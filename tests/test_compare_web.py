@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import re
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 CONFIG = "".join(
     f"interface Gi1/0/{n}\n description port {n}\n switchport access vlan {n}\n!\n" for n in range(1, 41)

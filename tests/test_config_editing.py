@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 
 from app.services.editing import match_line_endings
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import csrf_from
+from tests.client_support import csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 CONFIG = "".join(f"interface Gi1/0/{n}\n description port {n}\n!\n" for n in range(1, 300))
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import CommitRecord, Device, User
 from app.services import versions
 from app.services.errors import NotFound, ValidationError
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from gitstore import AmbiguousRevision, Diff, DiffLine, RevisionNotFound
 from gitstore.linediff import LineDiffOptions
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import PASSWORD
+from tests.client_support import PASSWORD
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
