@@ -187,3 +187,15 @@ def test_big_config_is_readable_to_its_last_line(world, client, login):
     for bad in ("?line=x", "?page=-1"):
         assert client.get(f"/devices/{device['id']}/versions/HEAD/configs/run{bad}").status_code == 422
     assert client.get(f"/devices/{device['id']}/versions/HEAD/configs/nope").status_code == 404
+
+
+def test_api_diff_options(world, client):
+    device = world.create_device("sw9")
+    a, b = _versions(world, device["id"], "a\nb  c\n", "a\r\nb c\r\n")
+    url = f"/api/v1/devices/{device['id']}/diff?from={a}&to={b}"
+    headers = world.headers["viewer"]
+    assert client.get(url, headers=headers).get_json()["files"][0]["additions"] == 2
+    assert client.get(url + "&ignore_eol=true", headers=headers).get_json()["files"][0]["additions"] == 1
+    assert client.get(url + "&ignore_ws=1", headers=headers).get_json()["files"] == []
+    bad = client.get(url + "&ignore_ws=perhaps", headers=headers)
+    assert bad.status_code == 422 and bad.get_json()["error"]["code"] == "invalid"

@@ -81,6 +81,13 @@ def diff_device(device: Device, from_rev: str | None, to_rev: str | None, reques
                          options=request.options, page_from=request.page_from)
 
 
+def diff_for(user: User, device_id: str, args: Mapping[str, Any]) -> tuple[Device, Diff]:
+    """GET /diff: `from`, `to`, `context`, `ignore_ws`, `ignore_eol` (all optional)."""
+    device, _ = versions._access(user, device_id, "version.read")
+    return device, diff_device(device, args.get("from") or None, args.get("to") or None,
+                               diff_request(args, paged=False))
+
+
 # -- the compare header -------------------------------------------------------------------------
 
 
