@@ -21,7 +21,7 @@ from gitstore import AmbiguousRevision, Diff, DiffLine, RevisionNotFound
 from gitstore.linediff import LineDiffOptions
 
 # Lines per page of a paged diff; a longer diff shows its next hunks on the next page.
-PAGE_LINES = 2000
+PAGE_LINES = 1000
 # Lines per page of a config shown in the browser (anchors `#L<n>` reach any line).
 CONFIG_PAGE_LINES = 2000
 MAX_FOLD_LINES = 20_000

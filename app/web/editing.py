@@ -45,9 +45,14 @@ def _submitted(form: ConfigEditForm) -> tuple[bytes, bool]:
     return (form.content.data or "").encode("utf-8", "surrogateescape"), True
 
 
+def _no_fold_table(file: Any, view: str, _fold_url: str) -> Any:
+    """A preview's diff has no stored version to unfold lines from: no fold links."""
+    return compare_views.file_table(file, view, "", with_folds=False)
+
+
 def _page(device: Any, form: ConfigEditForm, status: int = 200, **extra: Any) -> Any:
     context = {"device": device, "form": form, "line_html": compare_views.line_html,
-               "side_by_side": compare_views.side_by_side, "folds": lambda f: [None] * (len(f.hunks) + 1),
+               "side_by_side": compare_views.side_by_side, "file_table": _no_fold_table,
                "view": "unified", "args": {}, "fold_device": device, "preview": None, "conflict": None,
                "binary": False}
     context.update(extra)
