@@ -184,6 +184,9 @@ QUERY_PARAMS: dict[str, dict[str, Any]] = {
     "from": {"description": "base revision", "schema": STRING, "required": True},
     "to": {"description": "target revision", "schema": STRING, "required": True},
     "rev": {"description": "a version (commit, tag or HEAD); default HEAD", "schema": STRING},
+    "context": {"description": "unchanged lines around each change, 0-100; default 3", "schema": {"type": "integer"}},
+    "ignore_ws": {"description": "true: ignore all whitespace", "schema": {"type": "boolean"}},
+    "ignore_eol": {"description": "true: CRLF and LF line ends compare equal", "schema": {"type": "boolean"}},
     "parent": {"description": "expected head; 409 if it moved", "schema": STRING},
 }
 
@@ -256,7 +259,9 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
      None, 200, []),
     ("get", "/api/v1/devices/{device_id}/versions/{rev}/files/{path}", "Raw bytes of one file", "versions",
      None, 200, []),
-    ("get", "/api/v1/devices/{device_id}/diff", "Compare two versions", "versions", None, 200, ["from", "to"]),
+    ("get", "/api/v1/devices/{device_id}/diff", "Compare two versions (lines not in UTF-8 carry content_base64; "
+     "an unterminated last line no_newline)", "versions", None, 200,
+     ["from", "to", "context", "ignore_ws", "ignore_eol"]),
     ("post", "/api/v1/devices/{device_id}/photos", "Add a photo (location data removed by default)", "photos",
      "PhotoInput", 201, []),
     ("get", "/api/v1/devices/{device_id}/photos", "Photo references at HEAD or ?rev=", "photos", None, 200,

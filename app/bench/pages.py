@@ -71,5 +71,7 @@ def measure_pages(bench: Bench) -> None:
         assert "data-more" in body  # the 10% diff is paged, not replaced by a download
     tail = page(urls["pages.config_50k_last_page_ms"]).get_data(as_text=True)
     assert f'id="L{total_lines}"' in tail
-    diff = versions.diff_json(versions.diff_device(big, one_pct_to, ten_pct_to))
-    bench.results["pages.compare_50k_10pct_hunks"] = sum(len(f["hunks"]) for f in diff["files"])
+    from app.services import compare
+
+    paged = compare.diff_device(big, one_pct_to, ten_pct_to, compare.diff_request({}, paged=True))
+    bench.results["pages.compare_50k_10pct_hunks"] = paged.total_hunks
