@@ -299,13 +299,14 @@ def config_file_page(user: User, device: Device, rev: str, name: str, highlight_
         abort(422)
     query = (args.get("q") or "").strip()[:200] or None
     try:
-        _, snap, _, _ = versions.read_version(user, device.id, rev)
-        data = versions.read_file(user, device.id, snap.commit, f"configs/{name}")
+        # The commit id and this one file only: reading the whole version would read every config.
+        commit = versions.resolve(user, device.id, rev)
+        data = versions.read_file(user, device.id, commit, f"configs/{name}")
     except ServiceError:
         abort(404)
     if b"\0" in data[:8000]:
         view = None
     else:
         view = config_lines(name, data, int(page_arg), query, highlight_limit)
-    return render_template("devices/config_file.html", device=device, snap=snap, name=name, view=view,
+    return render_template("devices/config_file.html", device=device, commit=commit, name=name, view=view,
                            size=len(data), rev=rev)
