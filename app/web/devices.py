@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from pygments import highlight
@@ -120,7 +121,7 @@ def new_device(project_id: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             device, _ = devices.create_device(_user(), project_id, _form_body(form))
-            flash(f"Device {device.name} created.", "success")
+            flash(gettext("Device %(name)s created.", name=device.name), "success")
             return redirect(url_for("devices.show", device_id=device.id))
         except ServiceError as exc:
             db.session.rollback()
@@ -168,7 +169,7 @@ def edit(device_id: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             devices.update_device(_user(), device_id, _form_body(form))
-            flash("Device updated.", "success")
+            flash(gettext("Device updated."), "success")
             return redirect(url_for("devices.show", device_id=device_id))
         except ServiceError as exc:
             db.session.rollback()
@@ -184,7 +185,7 @@ def archive(device_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
             devices.set_archived(_user(), device_id, device.archived_at is None)
-            flash("Device archived." if device.archived_at else "Device unarchived.", "success")
+            flash(gettext("Device archived.") if device.archived_at else gettext("Device unarchived."), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -199,7 +200,7 @@ def delete(device_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
             devices.delete_device(_user(), device_id)
-            flash(f"Device {device.name} and its history were deleted.", "success")
+            flash(gettext("Device %(name)s and its history were deleted.", name=device.name), "success")
             return redirect(url_for("devices.project_devices", project_id=project_id))
         except ServiceError as exc:
             db.session.rollback()
@@ -225,7 +226,7 @@ def create_tag(device_id: str):  # type: ignore[no-untyped-def]
         try:
             tag = versions.create_tag(_user(), device_id, {"name": form.name.data, "rev": form.rev.data or "HEAD",
                                                            "message": form.message.data or ""})
-            flash(f"Tagged {tag.target[:10]} as {tag.name}.", "success")
+            flash(gettext("Tagged %(target)s as %(name)s.", target=tag.target[:10], name=tag.name), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -120,5 +121,6 @@ def submit(device: Any, form: ConfigEditForm | None = None) -> Any:
             target = form.content
         target.errors = [*target.errors, exc.message]
         return _page(device, form, exc.status if exc.status in (409, 413, 422) else 422)
-    flash(f"Version {data['commit'][:10]} saved." if changed else "Nothing changed: no new version.", "success")
+    flash(gettext("Version %(commit)s saved.", commit=data["commit"][:10]) if changed
+          else gettext("Nothing changed: no new version."), "success")
     return redirect(url_for("devices.show", device_id=device.id))
