@@ -13,12 +13,14 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
   same pages;
 - diff: two versions of a 50,000-line config with 1% of lines changed, `versions.diff_device` plus
   its JSON shaping (word-level marks on), against `git diff`;
-- pages: server time of the version, compare and config pages on those devices (app/bench/pages.py).
+- pages: server time of the version, compare and config pages on those devices (app/bench/pages.py);
+- search and compliance: app/bench/search.py (fleet search against `grep -rFn`, compliance rules).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -31,6 +33,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from app.bench.search import KEYS as SEARCH_KEYS
+from app.bench.search import TARGETS as SEARCH_TARGETS
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
@@ -60,6 +65,7 @@ KEYS = (
     "pages.version_10k_ms", "pages.compare_10k_ms", "pages.version_50k_lines_ms",
     "pages.config_50k_last_page_ms", "pages.compare_50k_1pct_ms", "pages.compare_50k_10pct_ms",
     "pages.compare_50k_10pct_hunks",
+    *SEARCH_KEYS,
 )
 
 
@@ -444,6 +450,7 @@ TARGETS = {
     "pages.compare_50k_10pct_ms": ("<", 50.0),
     "clone.ratio_vs_http_backend": (">=", 0.8),
     "clone.noop_fetch_ms": ("<", 150.0),
+    **SEARCH_TARGETS,
 }
 
 
@@ -462,6 +469,9 @@ def run(mode: str = "quick") -> dict[str, Any]:
     from app.bench.clone import run_clone_bench
 
     results.update(run_clone_bench(quick=mode != "full", commits=200 if mode == "tiny" else None))
+    from app.bench.search import run_search_bench
+
+    results.update(run_search_bench(mode, os.environ.get("DATABASE_URL")))
     results["mode"] = mode
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets_met"] = all(meets(key, results[key]) for key in TARGETS if key in results)

@@ -13,6 +13,7 @@ def register_web(app: Flask) -> None:
         dashboard,
         devices,
         editing,
+        fleet,
         inventory,
         notifications,
         photos,
@@ -22,8 +23,8 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, editing, inventory, photos, notifications,
-                   security):
+    for module in (auth, account, privacy, dashboard, teams, devices, editing, inventory, fleet, photos,
+                   notifications, security):
         app.register_blueprint(module.bp)
 
     @app.context_processor
