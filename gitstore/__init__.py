@@ -54,6 +54,9 @@ from .validation import (
 # objects and one after the ref move), not from libgit2 fsyncing every file it writes, which cost
 # about a dozen fsyncs per version. Process-wide and idempotent, hence set once on import.
 pygit2.settings.enable_fsync_gitdir(False)
+# Like git itself, reads do not re-hash every object (that doubled the cost of reading a config
+# for a diff); corruption is what `git fsck` in the maintenance sweep and `restore --verify` find.
+pygit2.settings.enable_strict_hash_verification(False)
 
 __all__ = [
     "COMMITTER",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,17 @@ class TagInfo:
     created_at: datetime | None
 
 
-@dataclass(frozen=True)
-class DiffLine:
+class DiffLine(NamedTuple):
+    """One line of a hunk. A NamedTuple, not a dataclass: a page makes thousands of them and
+    a frozen dataclass costs several times more to construct."""
+
     origin: str  # ' ' | '+' | '-'
     old_lineno: int | None
     new_lineno: int | None
-    content: str
+    content: str  # without the newline; bytes that are not UTF-8 appear escaped (`\xfc`)
+    no_newline: bool = False  # the file ends here without a newline
+    raw: bytes | None = None  # the line's exact bytes, kept only when they are not UTF-8
+    spans: tuple[int, int] | None = None  # word-level: the changed part of `content`
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,9 @@ class FileDiff:
     binary: bool
     too_large: bool
     hunks: list[Hunk]
+    new_line_count: int | None = None  # lines of the new side (for folding the tail)
+    hunk_count: int = 0  # hunks of the whole file (a page may show only some)
+    first_hunk: int = 0  # which of the file's hunks `hunks[0]` is (a page may start mid-file)
 
 
 @dataclass(frozen=True)
@@ -165,3 +174,6 @@ class Diff:
     ports: PortsDiff
     photos: dict[str, list[dict]]  # {"added": [...], "removed": [...]}
     too_large: bool
+    next_hunk: int | None = None  # paged rendering: where the next page of hunks starts
+    hunk_offset: int = 0  # paged rendering: the first hunk this page shows
+    total_hunks: int = 0

@@ -21,6 +21,7 @@ from . import diff as diffing
 from .canonical import canonical_json
 from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
+from .linediff import LineDiffOptions
 from .lock import DEFAULT_TIMEOUT, flock_exclusive
 from .models import (
     COMMITTER,
@@ -536,23 +537,29 @@ class DeviceRepo(TagsMixin):
         context_lines: int = 3,
         max_file_bytes: int = 1_000_000,
         max_total_lines: int = 10_000,
+        options: LineDiffOptions | None = None,
+        page_from: int | None = None,
     ) -> Diff:
-        """Diff of any two versions: files with hunks, plus ports and photos compared as data."""
+        """Diff of any two versions: files with hunks, plus ports and photos compared as data.
+        With `page_from`, one page of hunks from that index (see `diff.render_files`)."""
         old, new = self._commit(from_rev), self._commit(to_rev)
-        files, too_large = diffing.render_files(
-            self.raw, old.tree, new.tree, context_lines, max_file_bytes, max_total_lines
+        rendered = diffing.render_files(
+            self.raw, old.tree, new.tree, context_lines, max_file_bytes, max_total_lines, options, page_from
         )
         return Diff(
             from_commit=str(old.id),
             to_commit=str(new.id),
-            files=files,
+            files=rendered.files,
             ports=diffing.ports_diff(
                 _json_file(old.tree, PORTS_FILE, []), _json_file(new.tree, PORTS_FILE, [])
             ),
             photos=diffing.photos_diff(
                 _json_file(old.tree, PHOTOS_FILE, []), _json_file(new.tree, PHOTOS_FILE, [])
             ),
-            too_large=too_large,
+            too_large=rendered.too_large,
+            next_hunk=rendered.next_hunk,
+            hunk_offset=page_from or 0,
+            total_hunks=rendered.total_hunks,
         )
 
     def patch(self, from_rev: str, to_rev: str, context_lines: int = 3) -> bytes:

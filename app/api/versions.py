@@ -12,7 +12,7 @@ from app.api import bp
 from app.api.auth import api_actor, api_user
 from app.http.common import iso, json_body, page_limit, public_url
 from app.http.downloads import raw_file_response
-from app.services import versions
+from app.services import compare, versions
 
 
 def _times(item: dict[str, Any]) -> dict[str, Any]:
@@ -87,8 +87,7 @@ def get_file(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-de
 
 @bp.get("/devices/<device_id>/diff")
 def get_diff(device_id: str):  # type: ignore[no-untyped-def]
-    device, result = versions.diff(api_user(), device_id, request.args.get("from") or None,
-                                   request.args.get("to") or None, request.args.get("context"))
+    device, result = compare.diff_for(api_user(), device_id, request.args)
     body = versions.diff_json(result)
     query = urlencode({"from": result.from_commit, "to": result.to_commit})
     body["web_url"] = public_url(f"/devices/{device.id}/compare?{query}")

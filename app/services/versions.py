@@ -495,6 +495,8 @@ def raw_patch(user: User, device_id: str, from_rev: str, to_rev: str) -> bytes:
 
 
 def diff_json(result: Diff) -> dict[str, Any]:
+    from app.services import compare  # compare builds on this module
+
     return {
         "from": result.from_commit,
         "to": result.to_commit,
@@ -514,11 +516,7 @@ def diff_json(result: Diff) -> dict[str, Any]:
                         "old_start": h.old_start, "old_lines": h.old_lines,
                         "new_start": h.new_start, "new_lines": h.new_lines,
                         "header": h.header,
-                        "lines": [
-                            {"origin": line.origin, "old_lineno": line.old_lineno,
-                             "new_lineno": line.new_lineno, "content": line.content}
-                            for line in h.lines
-                        ],
+                        "lines": [compare.line_json(line) for line in h.lines],
                     }
                     for h in f.hunks
                 ],

@@ -12,6 +12,7 @@ def register_web(app: Flask) -> None:
         auth,
         dashboard,
         devices,
+        editing,
         fleet,
         inventory,
         notifications,
@@ -22,8 +23,8 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, fleet, photos, notifications,
-                   security):
+    for module in (auth, account, privacy, dashboard, teams, devices, editing, inventory, fleet, photos,
+                   notifications, security):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from functools import lru_cache
-from itertools import zip_longest
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -22,7 +21,7 @@ from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
 from app.extensions import db
-from app.http.common import clone_url, public_url
+from app.http.common import clone_url
 from app.http.downloads import raw_file_response
 from app.models import Device
 from app.services import devices, versions
@@ -30,6 +29,8 @@ from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError
 from app.services.mirrors import mirror_state
 from app.services.permissions import role_allows
+from app.web import compare as compare_views
+from app.web import editing as config_editing
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
@@ -66,7 +67,9 @@ def render_config(name: str, data: bytes) -> dict[str, Any]:
     if text is None:
         return {"name": name, "binary": True, "size": len(data), "html": None}
     if len(data) > MAX_HIGHLIGHT_BYTES:
-        return {"name": name, "binary": False, "size": len(data), "html": None}
+        # Too big to highlight whole: its first page is shown plain, the file view pages the rest.
+        return {"name": name, "binary": False, "size": len(data), "html": None,
+                "first": compare_views.config_lines(name, data, 1, None, 0)}
     key = hashlib.sha256(data).hexdigest() + RENDERER_VERSION
     return {"name": name, "binary": False, "size": len(data), "html": _highlighted(key, name, text)}
 
@@ -208,34 +211,10 @@ def delete(device_id: str):  # type: ignore[no-untyped-def]
 @bp.post("/devices/<device_id>/versions")
 @login_required
 def upload_version(device_id: str):  # type: ignore[no-untyped-def]
-    _device(device_id)
-    form = VersionForm()
-    if form.validate_on_submit():
-        upload = form.upload.data
-        if upload is not None and getattr(upload, "filename", ""):
-            content: Any = upload.read()
-        else:
-            # Browsers send textarea line ends as CRLF; what the person typed is kept as sent.
-            content = form.content.data or ""
-        try:
-            configs_key = "configs_base64" if isinstance(content, bytes) else "configs"
-            if isinstance(content, bytes):
-                import base64
-
-                content = base64.b64encode(content).decode()
-            data, changed = versions.write_version(_user(), device_id, {
-                "message": form.message.data or "", configs_key: {form.config_name.data or "": content}})
-            flash(gettext("Version %(commit)s saved.", commit=data["commit"][:10]) if changed
-                  else gettext("Nothing changed: no new version."),
-                  "success")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash(f"{exc.field + ': ' if exc.field else ''}{exc.message}", "error")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "error")
-    return redirect(url_for("devices.show", device_id=device_id))
+    """The device page's upload form: the same rules as the edit page (line endings kept; a
+    refused submit comes back as the edit page with the text and the error at its field)."""
+    device, _ = _device(device_id)
+    return config_editing.submit(device)
 
 
 @bp.post("/devices/<device_id>/tags")
@@ -271,6 +250,13 @@ def version(device_id: str, rev: str):  # type: ignore[no-untyped-def]
     )
 
 
+@bp.get("/devices/<device_id>/versions/<rev>/configs/<path:name>")
+@login_required
+def config_file(device_id: str, rev: str, name: str):  # type: ignore[no-untyped-def]
+    device, _ = _device(device_id)
+    return compare_views.config_file_page(_user(), device, rev, name, MAX_HIGHLIGHT_BYTES)
+
+
 @bp.get("/devices/<device_id>/raw/<rev>/<path:path>")
 @login_required
 def raw(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-def]
@@ -281,42 +267,18 @@ def raw(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-def]
     return raw_file_response(data, path)
 
 
-def side_by_side(hunk: Any) -> list[tuple[Any, Any]]:
-    """Pairs deletions with the additions that replace them; context lines sit on both sides."""
-    rows: list[tuple[Any, Any]] = []
-    dels: list[Any] = []
-    adds: list[Any] = []
-
-    def flush() -> None:
-        rows.extend(zip_longest(dels, adds))
-        dels.clear()
-        adds.clear()
-
-    for line in hunk.lines:
-        if line.origin == "-":
-            dels.append(line)
-        elif line.origin == "+":
-            adds.append(line)
-        else:
-            flush()
-            rows.append((line, line))
-    flush()
-    return rows
-
-
 @bp.get("/devices/<device_id>/compare")
 @login_required
 def compare(device_id: str):  # type: ignore[no-untyped-def]
     device, _ = _device(device_id)
-    view = "split" if request.args.get("view") == "split" else "unified"
-    try:
-        _, result = versions.diff(_user(), device_id, request.args.get("from") or None,
-                                  request.args.get("to") or None, request.args.get("context"))
-    except ServiceError as exc:
-        return render_template("error.html", status=exc.status, title="Cannot compare", message=exc.message), \
-            exc.status
-    return render_template("devices/compare.html", device=device, diff=result, view=view,
-                           side_by_side=side_by_side, web_url=public_url(request.full_path.rstrip("?")))
+    return compare_views.compare_page(_user(), device)
+
+
+@bp.get("/devices/<device_id>/compare/lines")
+@login_required
+def compare_lines(device_id: str):  # type: ignore[no-untyped-def]
+    device, _ = _device(device_id)
+    return compare_views.fold_page(_user(), device)
 
 
 @bp.get("/devices/<device_id>/compare.patch")
