@@ -12,11 +12,13 @@ from app.models.accounts import (
 )
 from app.models.base import Base, new_id, utcnow
 from app.models.inventory import (
+    DEVICE_SORT_COLUMNS,
     DEVICE_STATUSES,
     PROJECT_STATUSES,
     TASK_STATUSES,
     AuditEvent,
     Device,
+    DeviceTag,
     Network,
     Project,
     Task,
@@ -27,6 +29,7 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 
 __all__ = [
+    "DEVICE_SORT_COLUMNS",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "DataExport",
@@ -37,6 +40,7 @@ __all__ = [
     "CommitPath",
     "CommitRecord",
     "Device",
+    "DeviceTag",
     "Network",
     "Project",
     "Task",

@@ -24,8 +24,8 @@ from app.api.common import public_url
 from app.api.devices import clone_url
 from app.api.versions import raw_file_response
 from app.extensions import db
-from app.models import Device
-from app.services import devices, versions
+from app.models import DEVICE_STATUSES, Device
+from app.services import device_list, devices, versions
 from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError
 from app.services.mirrors import mirror_state
@@ -80,7 +80,8 @@ def _form_body(form: DeviceForm) -> dict[str, Any]:
             custom[key.strip()] = value.strip()
     return {"name": form.name.data or "", "vendor": form.vendor.data or "", "model": form.model.data or "",
             "serial": form.serial.data or "", "management_ips": ips, "location": form.location.data or "",
-            "status": form.status.data, "custom_fields": custom}
+            "status": form.status.data, "custom_fields": custom,
+            "tags": [tag.strip() for tag in (form.tags.data or "").split(",") if tag.strip()]}
 
 
 def _field_error(form: DeviceForm, exc: ServiceError) -> None:
@@ -98,13 +99,21 @@ def _field_error(form: DeviceForm, exc: ServiceError) -> None:
 @bp.get("/projects/<project_id>/devices")
 @login_required
 def project_devices(project_id: str):  # type: ignore[no-untyped-def]
+    """Filter, sort and page a fleet (app/services/device_list.py); a bad parameter is a form error."""
     try:
         project, access = project_access(_user(), project_id)
-        rows = list(db.session.scalars(devices.list_devices_query(access, project).order_by(Device.slug)))
     except NotFound:
         abort(404)
-    return render_template("devices/list.html", project=project, devices=rows,
-                           can_write=role_allows(access.role, "inventory.write"))
+    error = None
+    try:
+        query = device_list.parse(request.args)
+        page = device_list.page(access, project, query)
+    except ServiceError as exc:
+        error, query, page = exc, device_list.DeviceQuery(), {"items": [], "next_cursor": None}
+    status = 422 if error else 200
+    return render_template("devices/list.html", project=project, page=page, query=query, error=error,
+                           sorts=device_list.SORTS, page_sizes=device_list.PAGE_SIZES,
+                           statuses=DEVICE_STATUSES, can_write=role_allows(access.role, "inventory.write")), status
 
 
 @bp.route("/projects/<project_id>/devices/new", methods=["GET", "POST"])
@@ -163,6 +172,7 @@ def edit(device_id: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.management_ips.data = ", ".join(device.management_ips or [])
         form.custom_fields.data = "\n".join(f"{k}={v}" for k, v in (device.custom_fields or {}).items())
+        form.tags.data = ", ".join(devices.tag_names(device))
     if form.validate_on_submit():
         try:
             devices.update_device(_user(), device_id, _form_body(form))

@@ -70,6 +70,7 @@ class DeviceForm(FlaskForm):
     serial = StringField("Serial number", validators=[Optional(), Length(max=100)])
     management_ips = StringField("Management IPs (comma separated)", validators=[Optional(), Length(max=1200)])
     location = StringField("Location", validators=[Optional(), Length(max=200)])
+    tags = StringField("Tags (comma separated, for filtering lists)", validators=[Optional(), Length(max=1100)])
     status = SelectField("Status", choices=DEVICE_STATUS_CHOICES, default="active")
     custom_fields = TextAreaField("Custom fields (one key=value per line)", validators=[Optional()])
 
