@@ -44,7 +44,7 @@ def test_object_page_tabs_and_content(world, app, client, login):
     assert login("the-viewer").status_code == 302
     html = client.get(f"/devices/{device['id']}").get_data(as_text=True)
     for tab in ("overview", "configs", "history", "ports", "photos", "tasks"):
-        assert f'<a href="#{tab}">' in html and f'class="tabpanel' in html and f'id="{tab}"' in html
+        assert f'<a href="#{tab}">' in html and 'class="tabpanel' in html and f'id="{tab}"' in html
     # Identity as a field list, tags linking to the filtered list.
     assert '<dl class="fields">' in html and "FOC123" in html and "<code>10.1.0.5</code>" in html
     assert f'href="/projects/{world.project_id}/devices?tag=floor-2"' in html

@@ -81,7 +81,8 @@ def dark(context, live_server: str) -> None:
 CONTRAST_JS = """
 (selectors) => {
   const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return {r:0,g:0,b:0,a:0};
-    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(parseFloat); return {r:p[0], g:p[1], b:p[2], a: p.length > 3 ? p[3] : 1}; };
+    const p = m[1].split(/[ ,\\/]+/).filter(Boolean).map(parseFloat);
+    return {r:p[0], g:p[1], b:p[2], a: p.length > 3 ? p[3] : 1}; };
   const behind = (el) => { const layers = [];
     for (let e = el; e; e = e.parentElement) { const c = parse(getComputedStyle(e).backgroundColor);
       if (c.a > 0) { layers.push(c); if (c.a >= 1) break; } }
