@@ -16,11 +16,22 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device, Network, Task, User, Vlan
+from app.services.repos import open_repo
 from app.services.teams import TeamAccess
+from gitstore import Snapshot, TagInfo
 
 MAX_TASKS = 100
 MAX_NETWORKS = 500
 PORT_SORTS = ("name", "description", "enabled", "mode", "vlans", "speed", "peer")
+
+
+def head(access: TeamAccess, device: Device) -> tuple[Snapshot | None, list[TagInfo]]:
+    """The device's current version and its named versions, from one repository handle."""
+    access.require("version.read")
+    if not device.head_commit:
+        return None, []
+    with open_repo(device) as repo:
+        return repo.read("HEAD"), repo.list_tags()
 
 
 def linked_tasks(access: TeamAccess, device: Device) -> list[Task]:

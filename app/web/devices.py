@@ -154,10 +154,7 @@ def show(device_id: str):  # type: ignore[no-untyped-def]
     except ServiceError as exc:
         history_error, history_query = exc, history_view.HistoryQuery()
         history = {"items": [], "newer": None, "older": None, "author_unknown": False}
-    snap, tags = None, []
-    if device.head_commit:
-        _, snap, _, _ = versions.read_version(user, device_id, "HEAD")
-        tags = versions.list_tags(user, device_id)
+    snap, tags = device_page.head(access, device)
     tags_by_commit: dict[str, list[str]] = {}
     for tag in tags:
         tags_by_commit.setdefault(tag.target, []).append(tag.name)
