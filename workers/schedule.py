@@ -1,7 +1,7 @@
 """The periodic schedule: re-mirror what lags, spread repo maintenance over the week, purge daily.
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
-once, for cron. Both only enqueue (through app.services.jobs), so they work with RQ or in-process.
+once, for cron. Both only enqueue (through app.services.job_queue), so they work with RQ or in-process.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import jobs
+from app.services import job_queue
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def sweep_mirrors() -> int:
         ).order_by(Device.id)
     ).all()
     for device_id in ids:
-        jobs.enqueue("mirror_device", device_id)
+        job_queue.enqueue("mirror_device", device_id)
     db.session.commit()  # jobs go out after the commit
     if ids:
         log.info("sweep: %d device mirror(s) enqueued", len(ids))
@@ -64,8 +64,8 @@ def schedule_maintenance(limit: int | None = None) -> list[str]:
         .limit(size)
     ).all()
     for device_id in ids:
-        jobs.enqueue("maintain_device", device_id)
-        jobs.enqueue("check_device", device_id)
+        job_queue.enqueue("maintain_device", device_id)
+        job_queue.enqueue("check_device", device_id)
     db.session.commit()
     return list(ids)
 
@@ -80,7 +80,7 @@ def tick(now: float, state: dict[str, float]) -> None:
         schedule_maintenance()
     if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
         state["purge"] = now
-        jobs.enqueue("purge_accounts")
+        job_queue.enqueue("purge_accounts")
         db.session.commit()  # the job goes out after the commit
 
 
