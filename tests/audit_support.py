@@ -1,4 +1,4 @@
-"""Fills team `acme` (tests/githttp_fixtures.py's world) with every kind of audit event: inventory
+"""Fills team `acme` (tests/githttp_support.py's world) with every kind of audit event: inventory
 creates, updates and deletes, comments, a version, an import, a photo added and removed, a tag made
 and deleted, and a git push. Shared by the audit page test and its browser test."""
 
@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent
-from tests.githttp_fixtures import repo_url, run_git
-from tests.helpers import bearer
-from tests.photo_helpers import image_bytes, upload
+from tests.client_support import bearer
+from tests.githttp_support import repo_url, run_git
+from tests.photo_support import image_bytes, upload
 
 # (action, object_type) pairs the page must show; every one is written by a real request below.
 EVENT_KINDS = {

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 from tests.audit_support import EVENT_KINDS, fill_audit_log
-from tests.githttp_fixtures import git_home, server, world  # noqa: F401  (fixtures)
+from tests.githttp_support import git_home_fixture, server_fixture, world_fixture  # noqa: F401  (fixtures)
 
 
-def test_audit_page_with_every_event_kind(app, client, login, world, server, git_home, tmp_path):  # noqa: F811
+def test_audit_page_with_every_event_kind(app, client, login, world, server, git_home, tmp_path):
     found = fill_audit_log(app, client, world, server, git_home, tmp_path)
     assert EVENT_KINDS <= found, EVENT_KINDS - found
     login("admin1")
@@ -29,7 +29,7 @@ def test_audit_page_with_every_event_kind(app, client, login, world, server, git
     assert EVENT_KINDS <= seen, EVENT_KINDS - seen
 
 
-def test_audit_page_shows_facts_of_writes(app, client, login, world, server, git_home, tmp_path):  # noqa: F811
+def test_audit_page_shows_facts_of_writes(app, client, login, world, server, git_home, tmp_path):
     fill_audit_log(app, client, world, server, git_home, tmp_path)
     login("admin1")
     html = client.get("/teams/acme/audit?object_type=device_version&limit=200").get_data(as_text=True)

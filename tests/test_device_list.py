@@ -11,8 +11,8 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Device
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 FLEET = [
     # name, vendor, model, status, location, tags, last changed (day of Jan 2026)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.photo_helpers import image_bytes, upload
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.photo_support import image_bytes, upload
 
 PORTS = [
     {"name": "Gi1/0/1", "description": "uplink core", "enabled": True, "mode": "trunk", "vlans": [10, 20],

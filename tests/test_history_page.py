@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 
 def _login(client, login, who: str = "the-viewer") -> None:

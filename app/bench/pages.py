@@ -78,7 +78,7 @@ class PagesBench:
         from app.extensions import db
         from app.models import Device, DeviceTag, Project, new_id
         from app.services import accounts, commit_index, devices, teams
-        from app.services.repos import repo_path
+        from app.services.gitstore_bridge import repo_path
 
         with self.app.app_context():
             user = accounts.create_user(accounts.SignupForm(email="bench@example.com", username="bench",

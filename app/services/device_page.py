@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device, Network, Task, User, Vlan
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from gitstore import Snapshot, TagInfo
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers import PASSWORD, bearer
-from tests.photo_helpers import image_bytes, upload
+from tests.client_support import PASSWORD, bearer
+from tests.photo_support import image_bytes, upload
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PHONE = {"width": 390, "height": 844}

@@ -18,7 +18,7 @@ from tests.browser.pages_support import (
     page_width,
     seed_device,
 )
-from tests.githttp_fixtures import git_home, server, world  # noqa: F401  (fixtures)
+from tests.githttp_support import git_home_fixture, server_fixture, world_fixture  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +48,7 @@ def _pages(seed: dict) -> dict[str, str]:
 
 
 @pytest.fixture
-def seeded(app, client, world):  # noqa: F811
+def seeded(app, client, world):
     return seed_device(client, world)
 
 
@@ -138,7 +138,8 @@ def test_keyboard_skip_link_and_copy_button(browser, live_server, seeded):
     # The copy button appears with JavaScript and copies the clone command with the username.
     page.click(".device-tabs a[href='#overview']")
     page.click("button[data-copy=clone-command]")
-    assert page.inner_text("button[data-copy=clone-command]") == "Copied"
+    # The clipboard write is asynchronous: wait (with the page's deadline) for the button to say so.
+    page.wait_for_function("document.querySelector('button[data-copy=clone-command]').textContent === 'Copied'")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("git clone http://owner1@") and copied.endswith("/git/acme/core/sw1.git")
     context.close()
@@ -158,7 +159,7 @@ def test_no_external_assets(browser, live_server, seeded):
 
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
-def test_audit_page_with_every_event_kind(browser, live_server, app, client, world, server, git_home,  # noqa: F811
+def test_audit_page_with_every_event_kind(browser, live_server, app, client, world, server, git_home,
                                           tmp_path, theme):
     found = fill_audit_log(app, client, world, server, git_home, tmp_path)
     assert EVENT_KINDS <= found
