@@ -228,3 +228,25 @@ def test_page_tag_links_filter(world, fleet, client, login):
     html = client.get(f"/projects/{world.project_id}/devices?tag=edge").get_data(as_text=True)
     assert _rows(html) == ["edge-1", "edge-2"]
     assert f'href="/projects/{world.project_id}/devices?tag=pop-fra"' in html
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_never_changed_devices_come_last_both_ways_across_pages(world, fleet, app, descending):
+    with app.app_context():
+        db.session.execute(update(Device).where(Device.id.in_([fleet["core-2"], fleet["edge-2"], fleet["acc_1"]]))
+                           .values(last_changed_at=None))
+        db.session.commit()
+    query = "?sort=last_changed&limit=2" + ("&dir=desc" if descending else "")
+    seen, cursor = [], None
+    while True:
+        body = _api(world, query + (f"&cursor={cursor}" if cursor else ""))
+        seen.extend(body["items"])
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(FLEET) and len({d["id"] for d in seen}) == len(FLEET)
+    dated = [(d["last_changed_at"], d["id"]) for d in seen[:4]]
+    assert dated == sorted(dated, reverse=descending) and all(d[0] for d in dated)
+    nulls = [d["id"] for d in seen[4:]]
+    assert all(d["last_changed_at"] is None for d in seen[4:])
+    assert nulls == sorted(nulls, reverse=descending)

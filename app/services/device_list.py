@@ -239,39 +239,44 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
                               code="invalid") from None
 
 
-def _after(column: Any, value: Any, device_id: str, descending: bool) -> ColumnElement[bool]:
-    """Rows after (value, id) in the order (column [desc], id [desc]) with NULLs last either way."""
-    if not column.nullable:
-        if value is None:
-            raise ValidationError("'cursor' is not a cursor this list gave out.", field="cursor", code="invalid")
-        return or_(column < value if descending else column > value,
-                   and_(column == value, Device.id < device_id if descending else Device.id > device_id))
-    if value is None:  # the cursor is already among the NULLs, which come last
-        return and_(column.is_(None), Device.id < device_id if descending else Device.id > device_id)
-    beyond = column < value if descending else column > value
-    tie = and_(column == value, Device.id < device_id if descending else Device.id > device_id)
-    return or_(beyond, tie, column.is_(None))
+def _keyset(column: Any, value: Any, device_id: str, descending: bool) -> ColumnElement[bool]:
+    """Rows after (value, id) in the order (column [desc], id [desc]), value not NULL."""
+    later_id = Device.id < device_id if descending else Device.id > device_id
+    return or_(column < value if descending else column > value, and_(column == value, later_id))
 
 
 def page(access: TeamAccess, project: Project, query: DeviceQuery) -> dict[str, Any]:
-    """{"items": [Device, ...], "next_cursor": str | None} for one page of the project's devices."""
+    """{"items": [Device, ...], "next_cursor": str | None} for one page of the project's devices.
+
+    Order: the sort column (either way), then id; NULLs (a device not indexed yet has no
+    last_changed_at) come last in both directions. They are read as a second, separate step, so
+    that each step is a plain range scan of a (project_id, column, id) index, forwards or backwards
+    ("ORDER BY x DESC NULLS LAST" in one query is an order no such index can serve on PostgreSQL).
+    """
     access.require("inventory.read")
     column = SORTS[query.sort]
-    stmt: Select[tuple[Device]] = select(Device).where(Device.project_id == project.id, *_clauses(query))
-    if query.cursor:
-        value, device_id = _decode_cursor(query.cursor, query.sort)
-        stmt = stmt.where(_after(column, value, device_id, query.descending))
-    # NULLs (a device never indexed yet has no last_changed_at) last in both directions; NOT NULL
-    # columns keep the plain order, which their (project_id, column, id) index serves both ways.
-    first = column.desc() if query.descending else column.asc()
-    if column.nullable:
-        first = first.nulls_last()
-    order = [first, Device.id.desc() if query.descending else Device.id.asc()]
-    rows = list(db.session.scalars(stmt.order_by(*order).limit(query.limit + 1)))
+    base: Select[tuple[Device]] = select(Device).where(Device.project_id == project.id, *_clauses(query))
+    value, device_id = _decode_cursor(query.cursor, query.sort) if query.cursor else (None, None)
+    if value is None and device_id is not None and not column.nullable:
+        raise ValidationError("'cursor' is not a cursor this list gave out.", field="cursor", code="invalid")
+    wanted = query.limit + 1
+    by_id = Device.id.desc() if query.descending else Device.id.asc()
+    rows: list[Device] = []
+    in_nulls = device_id is not None and value is None
+    if not in_nulls:
+        stmt = base.where(column.is_not(None)) if column.nullable else base
+        if device_id is not None:
+            stmt = stmt.where(_keyset(column, value, device_id, query.descending))
+        first = column.desc() if query.descending else column.asc()
+        rows = list(db.session.scalars(stmt.order_by(first, by_id).limit(wanted)))
+    if column.nullable and len(rows) < wanted:
+        stmt = base.where(column.is_(None))
+        if in_nulls:
+            stmt = stmt.where(Device.id < device_id if query.descending else Device.id > device_id)
+        rows += list(db.session.scalars(stmt.order_by(by_id).limit(wanted - len(rows))))
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
         next_cursor = _encode_cursor(query.sort, getattr(last, column.key), last.id)
     return {"items": rows, "next_cursor": next_cursor}
-
