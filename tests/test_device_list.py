@@ -250,3 +250,12 @@ def test_never_changed_devices_come_last_both_ways_across_pages(world, fleet, ap
     nulls = [d["id"] for d in seen[4:]]
     assert all(d["last_changed_at"] is None for d in seen[4:])
     assert nulls == sorted(nulls, reverse=descending)
+
+
+def test_openapi_documents_the_list_parameters(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operation = spec["paths"]["/api/v1/projects/{project_id}/devices"]["get"]
+    names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+    assert names >= {"q", "vendor", "model", "status", "tag", "location", "changed_after", "changed_before",
+                     "archived", "sort", "dir", "limit", "cursor"}
+    assert not any(p["required"] for p in operation["parameters"] if p["in"] == "query")
