@@ -52,16 +52,20 @@ def seed_device(client, world) -> dict:
             "message": f"Change {i}: vlan {100 + i} on Gi1/0/{i % 8 + 1}",
             "configs": {"running-config": CONFIG + f"vlan {100 + i}\n name users-{i}\n"}}, headers=owner))
     ok(upload(client, did, owner, image_bytes(), caption="Front of rack 14"))
-    ok(client.post(f"/api/v1/projects/{project_id}/networks",
-                   json={"name": "users", "cidr": "10.0.0.0/24", "vlans": [{"vid": 11, "name": "desks"}]},
-                   headers=owner))
-    ok(client.post(f"/api/v1/projects/{project_id}/tasks", json={"title": "Replace the PSU", "device_id": did},
+    network = ok(client.post(f"/api/v1/projects/{project_id}/networks",
+                             json={"name": "users", "cidr": "10.0.0.0/24", "vlans": [{"vid": 11, "name": "desks"}],
+                                   "documentation": "## Users\n\nThe desk VLAN of room 2."}, headers=owner))
+    task = ok(client.post(f"/api/v1/projects/{project_id}/tasks",
+                          json={"title": "Replace the PSU", "device_id": did,
+                                "description": "The left PSU of sw1 fails its self-test; order a spare."},
+                          headers=owner))
+    ok(client.post(f"/api/v1/tasks/{task['id']}/comments", json={"body": "Ordered, arrives Tuesday."},
                    headers=owner))
     versions = ok(client.get(f"/api/v1/devices/{did}/versions?limit=200", headers=owner))["items"]
     ok(client.post(f"/api/v1/devices/{did}/tags", json={"name": "before-upgrade", "rev": versions[3]["commit"]},
                    headers=owner))
     return {"device_id": did, "project_id": project_id, "first": versions[-1]["commit"],
-            "head": versions[0]["commit"]}
+            "head": versions[0]["commit"], "network_id": network["id"], "task_id": task["id"]}
 
 
 def log_in(page, login: str = "owner1") -> None:

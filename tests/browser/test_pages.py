@@ -41,6 +41,13 @@ def _pages(seed: dict) -> dict[str, str]:
         "privacy": "/settings/privacy",
         "tokens": "/settings/tokens",
         "audit": "/teams/acme/audit",
+        "projects": "/teams/acme/projects",
+        "new-device": f"/projects/{p}/devices/new",
+        "edit-device": f"/devices/{d}/edit",
+        "network": f"/networks/{seed['network_id']}",
+        "task": f"/tasks/{seed['task_id']}",
+        "my-tasks": "/me/tasks",
+        "new-team": "/teams/new",
     }
     for tab in DEVICE_TABS:
         pages[f"device-{tab}"] = f"/devices/{d}#{tab}"
@@ -81,6 +88,24 @@ def test_every_main_page_fits_a_phone_and_keeps_contrast(browser, live_server, s
     context.close()
     assert not problems, problems
     assert code_checked > 50, "code boxes (configs, diffs) were on the pages and were measured"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_logged_out_pages_fit_a_phone_and_keep_contrast(browser, live_server, theme):
+    context = browser.new_context(base_url=live_server, viewport=PHONE)
+    if theme == "dark":
+        dark(context, live_server)
+    page = context.new_page()
+    for url in ("/", "/login", "/signup"):
+        assert page.goto(url).status == 200
+        assert page_width(page) <= PHONE["width"], url
+        assert contrast_failures(page) == [], url
+    # A refused sign-up shows its errors in both themes, readable too.
+    page.goto("/signup")
+    page.click("main button[type=submit]")
+    assert page.locator(".error").count() > 0
+    assert contrast_failures(page) == []
+    context.close()
 
 
 def test_device_tabs_work_without_javascript_and_screenshots(browser, live_server, seeded):
