@@ -1,14 +1,14 @@
 """Fleet-sized device lists and history filters: device tags, sort indexes, history indexes
 
 Revision ID: 0012_pages
-Revises: 0009
+Revises: 0010_door
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0012_pages'
-down_revision = '0009'
+down_revision = '0010_door'
 branch_labels = None
 depends_on = None
 
