@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, tuple_
 
 from app.extensions import db
 from app.models import DEVICE_STATUSES, Device, DeviceTag, Project
@@ -241,8 +241,9 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
 
 def _keyset(column: Any, value: Any, device_id: str, descending: bool) -> ColumnElement[bool]:
     """Rows after (value, id) in the order (column [desc], id [desc]), value not NULL."""
-    later_id = Device.id < device_id if descending else Device.id > device_id
-    return or_(column < value if descending else column > value, and_(column == value, later_id))
+    # A row-value comparison: PostgreSQL and SQLite both turn it into one range of the index.
+    row, bound = tuple_(column, Device.id), tuple_(literal(value, column.type), literal(device_id, Device.id.type))
+    return row < bound if descending else row > bound
 
 
 def page(access: TeamAccess, project: Project, query: DeviceQuery) -> dict[str, Any]:
