@@ -3,14 +3,35 @@
 from app.models.accounts import (
     ROLES,
     ApiToken,
+    AuthFailureCounter,
     Invitation,
     Membership,
     OutboxMail,
+    PolicyVersion,
     SecurityEvent,
     Team,
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.fleet import (
+    COMPLIANCE_KINDS,
+    COMPLIANCE_STATUSES,
+    FTS_OBJECTS,
+    ChangeSummary,
+    ComplianceResult,
+    ComplianceRule,
+    ConfigText,
+)
+from app.models.integrations import (
+    DELIVERY_STATUSES,
+    WATCH_MODES,
+    WEBHOOK_EVENTS,
+    ImportedCommit,
+    ImportedDevice,
+    Watch,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.inventory import (
     DEVICE_SORT_COLUMNS,
     DEVICE_STATUSES,
@@ -30,6 +51,21 @@ from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
     "DEVICE_SORT_COLUMNS",
+    "COMPLIANCE_KINDS",
+    "COMPLIANCE_STATUSES",
+    "FTS_OBJECTS",
+    "ChangeSummary",
+    "ComplianceResult",
+    "ComplianceRule",
+    "ConfigText",
+    "DELIVERY_STATUSES",
+    "WATCH_MODES",
+    "WEBHOOK_EVENTS",
+    "ImportedCommit",
+    "ImportedDevice",
+    "Watch",
+    "Webhook",
+    "WebhookDelivery",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "DataExport",
@@ -47,6 +83,8 @@ __all__ = [
     "TaskComment",
     "Vlan",
     "ApiToken",
+    "AuthFailureCounter",
+    "PolicyVersion",
     "Base",
     "Invitation",
     "Membership",

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
+from app.services import version_analysis
 from app.services.errors import ValidationError
 from app.services.teams import TeamAccess
 
@@ -202,6 +203,7 @@ def _items(device: Device, rows: list[CommitRecord]) -> list[dict[str, Any]]:
         paths[seq].append(path)
     user_ids = {r.author_id for r in rows if r.author_id}
     users = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(user_ids)))} if user_ids else {}
+    summaries = version_analysis.summaries_for([r.id for r in rows])
     items = []
     for r in rows:
         user = users.get(r.author_id or "")
@@ -211,7 +213,9 @@ def _items(device: Device, rows: list[CommitRecord]) -> list[dict[str, Any]]:
             "commit": r.sha,
             "parent": r.parent_sha,
             "message": r.message,
-            "summary": (r.message or "").strip().splitlines()[0] if (r.message or "").strip() else "",
+            "title": (r.message or "").strip().splitlines()[0] if (r.message or "").strip() else "",
+            # What changed, block by block (`interface Gi1/0/19: description a -> b`).
+            "summary": summaries.get(r.id, []),
             "author": {"username": user.username if known else None,  # type: ignore[union-attr]
                        "display_name": (user.display_name or user.username) if known else r.author_pseudonym},  # type: ignore[union-attr]
             "created_at": r.created_at,
