@@ -83,3 +83,25 @@ def test_summaries_on_history_and_searchable(world: World):
     assert world.client.get("/api/v1/teams/acme/search", query_string={
         "q": "ACL-SERVERS-IN", "kind": "changes", "since": "2000-01-01", "until": "2000-02-01"},
         headers=world.headers["viewer"]).get_json()["changes"] == []
+
+
+def test_version_webhook_carries_block_summaries(world: World):
+    from tests.test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        device = world.create_device("access-sw-1", vendor="Cisco", model="C9300")
+        world.write(device["id"], configs={"running-config": IOS}, message="first").close()
+        drain(world.app)
+        response = world.client.post(f"/api/v1/projects/{world.project_id}/webhooks",
+                                     json={"url": receiver.url, "events": ["version.created"]},
+                                     headers=world.headers["admin"])
+        receiver.secret = response.get_json()["secret"]
+        changed = IOS.replace("description phone-471", "description printer-129")
+        world.write(device["id"], configs={"running-config": changed}, message="relabel").close()
+        drain(world.app)
+        [event] = [r["body"] for r in receiver.accepted]
+        assert event["versions"][-1]["summary"] == [
+            "interface GigabitEthernet1/0/19: description phone-471 → printer-129"]
+    finally:
+        receiver.close()

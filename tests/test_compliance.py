@@ -161,3 +161,33 @@ def test_rules_follow_roles_and_teams(world):
     assert world.client.get(url, headers=world.headers["viewer"]).get_json()["items"][0]["name"] == rule["name"]
     assert world.client.delete(f"/api/v1/compliance/rules/{created['id']}",
                                headers=world.headers["editor"]).status_code == 204
+
+
+def test_becoming_noncompliant_notifies_a_webhook_once(world, app):
+    from tests.test_webhooks import Receiver
+
+    receiver = Receiver()
+    try:
+        response = world.client.post(f"/api/v1/projects/{world.project_id}/webhooks",
+                                     json={"url": receiver.url, "events": ["device.noncompliant"]},
+                                     headers=world.headers["admin"])
+        assert response.status_code == 201, response.get_data(as_text=True)
+        receiver.secret = response.get_json()["secret"]
+        _rules(world, [IOS_RULES[1]])
+        device = world.create_device("access-sw-1", vendor="Cisco")
+        _write(world, device["id"], configs={"running-config": IOS}, message="collected")
+        _status(world, device["id"])
+        drain(app)
+        # Still failing after another version: no second event.
+        _write(world, device["id"], configs={"running-config": IOS + "! note\n"}, message="again")
+        _status(world, device["id"])
+        drain(app)
+        events = [r["body"] for r in receiver.accepted]
+        assert [e["type"] for e in events] == ["device.noncompliant"]
+        assert all(r["valid"] for r in receiver.received)
+        [event] = events
+        assert event["device"]["name"] == "access-sw-1"
+        assert event["failures"][0]["rule"] == "No HTTP server"
+        assert event["web_url"].endswith(f"/projects/{world.project_id}/compliance")
+    finally:
+        receiver.close()

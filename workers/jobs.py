@@ -294,6 +294,9 @@ def evaluate_project_compliance(project_id: str) -> None:
     from app.services.version_analysis import evaluate_project
 
     evaluate_project(project_id)
+
+
+@_job
 def deliver_webhook(delivery_id: str) -> None:
     """One attempt of a webhook delivery; a failed attempt is rescheduled by its own backoff."""
     from app.services.notifications import deliver

@@ -78,7 +78,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "url": {"type": "string", "maxLength": 2000, "description": "http:// or https://, no credentials"},
             "events": {"type": "array", "minItems": 1, "items": {
-                "type": "string", "enum": ["version.created", "device.created", "device.deleted"]}},
+                "type": "string",
+                "enum": ["version.created", "device.created", "device.deleted", "device.noncompliant"]}},
             "description": {"type": "string", "maxLength": 200},
             "active": {"type": "boolean"},
         },

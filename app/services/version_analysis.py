@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import ChangeSummary, CommitPath, CommitRecord, Device, Membership, Project, User
-from app.services import audit, compliance, config_blocks, job_queue
+from app.services import audit, compliance, config_blocks, job_queue, notifications
 from app.services.config_index import as_text
 from app.services.gitstore_bridge import open_repo
 from app.services.mail import send_mail
@@ -63,7 +63,10 @@ def _summaries(device: Device, commits: list[CommitRecord]) -> list[dict]:
 
 
 def _notify_failing(device: Device, result_failures: list[dict]) -> None:
-    """A device just became non-compliant: the team's owners and admins hear of it."""
+    """A device just became non-compliant: the project's webhooks (event `device.noncompliant`)
+    and the team's owners and admins (email) hear of it."""
+    for job in notifications.device_noncompliant(device, device.head_commit or "", result_failures):
+        job_queue.enqueue(*job)
     project = db.session.get(Project, device.project_id)
     rules = ", ".join(sorted({f["rule"] for f in result_failures}))
     audit.record(device.team_id, None, "noncompliant", "device", device.id, {"rules": rules})
