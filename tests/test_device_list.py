@@ -257,5 +257,32 @@ def test_openapi_documents_the_list_parameters(client):
     operation = spec["paths"]["/api/v1/projects/{project_id}/devices"]["get"]
     names = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
     assert names >= {"q", "vendor", "model", "status", "tag", "location", "changed_after", "changed_before",
-                     "archived", "sort", "dir", "limit", "cursor"}
+                     "archived", "compliance", "sort", "dir", "limit", "cursor"}
     assert not any(p["required"] for p in operation["parameters"] if p["in"] == "query")
+
+
+def test_compliance_filter_reads_the_current_evaluation(world, fleet, app, client, login):
+    from app.models import ComplianceResult
+
+    with app.app_context():
+        def result(name: str, status: str, current: bool, seq: int) -> ComplianceResult:
+            return ComplianceResult(device_id=fleet[name], team_id=world.team_id, commit=f"{seq:040d}", seq=seq,
+                                    status=status, current=current)
+
+        db.session.add_all([
+            result("core-1", "failing", True, 2), result("core-2", "compliant", True, 2),
+            result("edge-1", "failing", False, 1), result("edge-1", "compliant", True, 2),
+            result("lab-sw", "not_applicable", True, 3),
+        ])
+        db.session.commit()
+    assert _names(world, "?compliance=failing") == ["core-1"]  # edge-1 failed before, not now
+    assert _names(world, "?compliance=compliant") == ["core-2", "edge-1"]
+    assert _names(world, "?compliance=not_applicable") == ["lab-sw"]
+    assert _names(world, "?compliance=unknown") == ["acc_1", "edge-2", "old-fw"]
+    assert _names(world, "?compliance=compliant&vendor=juniper") == ["edge-1"]
+    response = world.client.get(f"/api/v1/projects/{world.project_id}/devices?compliance=bad",
+                                headers=world.headers["viewer"])
+    assert_error(response, 422)
+    _login(world, client, login)
+    html = client.get(f"/projects/{world.project_id}/devices?compliance=failing").get_data(as_text=True)
+    assert _rows(html) == ["core-1"] and '<option value="failing" selected>' in html

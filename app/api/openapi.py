@@ -246,13 +246,16 @@ QUERY_PARAMS.update({
                                "schema": {"type": "string", "format": "date"}},
     "archived@devices": {"description": "include (default), exclude or only archived devices",
                          "schema": {"type": "string", "enum": ["include", "exclude", "only"]}},
+    "compliance@devices": {"description": "compliant, failing, not_applicable, or unknown (not evaluated yet)",
+                           "schema": {"type": "string", "enum": ["compliant", "failing", "not_applicable", "unknown"]}},
     "sort@devices": {"description": "name (default), vendor, model, status, location, last_changed or "
                                     "versions; a leading '-' sorts descending",
                      "schema": STRING},
     "dir@devices": {"description": "asc (default) or desc", "schema": {"type": "string", "enum": ["asc", "desc"]}},
 })
 DEVICE_LIST_PARAMS = [f"{name}@devices" for name in ("q", "vendor", "model", "status", "tag", "location",
-                                                    "changed_after", "changed_before", "archived", "sort", "dir")]
+                                                    "changed_after", "changed_before", "archived", "compliance", "sort",
+                                                    "dir")]
 
 # (method, path, summary, tag, request schema or None, success status, query parameters)
 OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [

@@ -5,9 +5,8 @@ A page reads at most `limit + 1` rows off a (project_id, sort column, id) index 
 0012_pages), so a 10,000-device project costs what a 50-device one does. No offsets, no total
 count over the filtered set: "next" carries the last row's (sort value, id) as an opaque cursor.
 
-Filters are independent clauses built by `_clauses`; a new one (compliance, once the search
-engineer's compliance results exist in SQL) is one more parameter in `FILTER_PARAMS` and one more
-clause there.
+Filters are independent clauses built by `_clauses` (compliance reads the current evaluation of
+each device's head); a new one is one more parameter in `FILTER_PARAMS` and one more clause there.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, tuple_
 
 from app.extensions import db
-from app.models import DEVICE_STATUSES, Device, DeviceTag, Project
+from app.models import COMPLIANCE_STATUSES, DEVICE_STATUSES, ComplianceResult, Device, DeviceTag, Project
 from app.services.errors import ValidationError
 from app.services.teams import TeamAccess
 
@@ -43,7 +42,10 @@ MAX_TEXT = 100
 MAX_CURSOR = 400
 # Query parameters that filter (the page keeps them in its links; the API documents them).
 FILTER_PARAMS = ("q", "vendor", "model", "status", "tag", "location", "changed_after", "changed_before",
-                 "archived")
+                 "archived", "compliance")
+# The compliance filter reads the current evaluation of each device's head (app/services/compliance.py);
+# "unknown" is a device not evaluated yet.
+COMPLIANCE_CHOICES = (*COMPLIANCE_STATUSES, "unknown")
 ARCHIVED_CHOICES = ("exclude", "include", "only")
 
 
@@ -60,6 +62,7 @@ class DeviceQuery:
     changed_after: date | None = None
     changed_before: date | None = None
     archived: str = "include"
+    compliance: str = ""
     sort: str = "name"
     descending: bool = False
     limit: int = DEFAULT_LIMIT
@@ -68,7 +71,7 @@ class DeviceQuery:
     @property
     def filtered(self) -> bool:
         return bool(self.q or self.vendor or self.model or self.status or self.tag or self.location
-                    or self.changed_after or self.changed_before or self.archived != "include")
+                    or self.changed_after or self.changed_before or self.archived != "include" or self.compliance)
 
     def args(self, **override: Any) -> dict[str, Any]:
         """Non-default parameters (for url_for), with `override` applied; the cursor is dropped
@@ -79,6 +82,7 @@ class DeviceQuery:
             "changed_after": self.changed_after.isoformat() if self.changed_after else "",
             "changed_before": self.changed_before.isoformat() if self.changed_before else "",
             "archived": "" if self.archived == "include" else self.archived,
+            "compliance": self.compliance,
             "sort": "" if self.sort == "name" else self.sort,
             "dir": "desc" if self.descending else "",
             "limit": "" if self.limit == DEFAULT_LIMIT else self.limit,
@@ -163,6 +167,10 @@ def parse(args: Mapping[str, Any]) -> DeviceQuery:
     if archived not in ARCHIVED_CHOICES:
         raise ValidationError(f"'archived' must be one of {', '.join(ARCHIVED_CHOICES)}.", field="archived",
                               code="invalid")
+    compliance = _text(args, "compliance")
+    if compliance and compliance not in COMPLIANCE_CHOICES:
+        raise ValidationError(f"'compliance' must be one of {', '.join(COMPLIANCE_CHOICES)}.", field="compliance",
+                              code="invalid")
     after, before = _date(args, "changed_after"), _date(args, "changed_before")
     if after and before and after > before:
         raise ValidationError("'changed_after' must not be later than 'changed_before'.", field="changed_after",
@@ -170,7 +178,7 @@ def parse(args: Mapping[str, Any]) -> DeviceQuery:
     return DeviceQuery(
         q=_text(args, "q"), vendor=_text(args, "vendor"), model=_text(args, "model"), status=tuple(statuses),
         tag=_text(args, "tag").lower(), location=_text(args, "location"), changed_after=after,
-        changed_before=before, archived=archived, sort=sort, descending=descending, limit=limit,
+        changed_before=before, archived=archived, compliance=compliance, sort=sort, descending=descending, limit=limit,
         cursor=_cursor_text(args),
     )
 
@@ -206,6 +214,12 @@ def _clauses(query: DeviceQuery) -> list[ColumnElement[bool]]:
         clauses.append(Device.last_changed_at >= _day_start(query.changed_after))
     if query.changed_before:  # inclusive: the whole of that day
         clauses.append(Device.last_changed_at < _day_start(query.changed_before + timedelta(days=1)))
+    if query.compliance:
+        current = exists().where(ComplianceResult.device_id == Device.id, ComplianceResult.current.is_(True))
+        if query.compliance == "unknown":
+            clauses.append(~current)
+        else:
+            clauses.append(current.where(ComplianceResult.status == query.compliance))
     if query.archived == "exclude":
         clauses.append(Device.archived_at.is_(None))
     elif query.archived == "only":

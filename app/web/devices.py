@@ -113,6 +113,7 @@ def project_devices(project_id: str):  # type: ignore[no-untyped-def]
     status = 422 if error else 200
     return render_template("devices/list.html", project=project, page=page, query=query, error=error,
                            sorts=device_list.SORTS, page_sizes=device_list.PAGE_SIZES,
+                           compliance_choices=device_list.COMPLIANCE_CHOICES,
                            statuses=DEVICE_STATUSES, can_write=role_allows(access.role, "inventory.write")), status
 
 
