@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_actor, api_user
-from app.http.common import clone_url, iso, json_body, paginate, public_url
+from app.http.common import clone_url, iso, json_body, public_url
 from app.models import Device
-from app.services import devices
+from app.services import device_list, devices
 from app.services.access import project_access
 from app.services.mirrors import mirror_state
 
@@ -31,6 +31,7 @@ def device_json(device: Device) -> dict[str, Any]:
         "location": device.location,
         "status": device.status,
         "custom_fields": device.custom_fields or {},
+        "tags": devices.tag_names(device),
         "archived": device.archived_at is not None,
         "archived_at": iso(device.archived_at),
         "head_commit": device.head_commit,
@@ -49,9 +50,10 @@ def device_json(device: Device) -> dict[str, Any]:
 
 @bp.get("/projects/<project_id>/devices")
 def list_devices(project_id: str):  # type: ignore[no-untyped-def]
+    """Filters, sort and keyset paging as the web list (app/services/device_list.py)."""
     project, access = project_access(api_user(), project_id)
-    query = devices.list_devices_query(access, project)
-    return jsonify(paginate(query, [Device.slug, Device.id], device_json))
+    result = device_list.page(access, project, device_list.parse(request.args))
+    return jsonify({"items": [device_json(d) for d in result["items"]], "next_cursor": result["next_cursor"]})
 
 
 @bp.post("/projects/<project_id>/devices")

@@ -110,6 +110,9 @@ SCHEMAS: dict[str, Any] = {
             "management_ip": STRING,
             "location": {"type": "string", "maxLength": 200},
             "status": {"type": "string", "enum": list(DEVICE_STATUSES)},
+            "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50},
+                     "description": "labels for filtering lists: letters, digits, '.', '_', ':', '-'; stored "
+                                    "lower-case"},
         },
     },
     "Vlan": {
@@ -231,6 +234,32 @@ QUERY_PARAMS: dict[str, dict[str, Any]] = {
     "format": {"description": "json (default) or csv", "schema": STRING},
 }
 
+# The device list's filters and sort (app/services/device_list.py); the web list takes the same.
+QUERY_PARAMS.update({
+    "q@devices": {"description": "name, slug or serial contains (case-insensitive)", "schema": STRING},
+    "vendor@devices": {"description": "vendor contains", "schema": STRING},
+    "model@devices": {"description": "platform / model contains", "schema": STRING},
+    "status@devices": {"description": f"one or more of {', '.join(DEVICE_STATUSES)} (comma separated or "
+                                      "repeated)", "schema": STRING},
+    "tag@devices": {"description": "has this tag", "schema": STRING},
+    "location@devices": {"description": "location contains", "schema": STRING},
+    "changed_after@devices": {"description": "last changed on or after this date (YYYY-MM-DD)",
+                              "schema": {"type": "string", "format": "date"}},
+    "changed_before@devices": {"description": "last changed on or before this date (YYYY-MM-DD)",
+                               "schema": {"type": "string", "format": "date"}},
+    "archived@devices": {"description": "include (default), exclude or only archived devices",
+                         "schema": {"type": "string", "enum": ["include", "exclude", "only"]}},
+    "compliance@devices": {"description": "compliant, failing, not_applicable, or unknown (not evaluated yet)",
+                           "schema": {"type": "string", "enum": ["compliant", "failing", "not_applicable", "unknown"]}},
+    "sort@devices": {"description": "name (default), vendor, model, status, location, last_changed or "
+                                    "versions; a leading '-' sorts descending",
+                     "schema": STRING},
+    "dir@devices": {"description": "asc (default) or desc", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+})
+DEVICE_LIST_PARAMS = [f"{name}@devices" for name in ("q", "vendor", "model", "status", "tag", "location",
+                                                    "changed_after", "changed_before", "archived", "compliance", "sort",
+                                                    "dir")]
+
 # (method, path, summary, tag, request schema or None, success status, query parameters)
 OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("get", "/api/v1/openapi.json", "This OpenAPI document", "meta", None, 200, []),
@@ -281,7 +310,8 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("delete", "/api/v1/projects/{project_id}", "Delete a project (409 with devices unless cascade)", "projects",
      None, 204, ["cascade"]),
     # devices
-    ("get", "/api/v1/projects/{project_id}/devices", "List devices", "devices", None, 200, LIST_PARAMS),
+    ("get", "/api/v1/projects/{project_id}/devices", "List devices: filter, sort, keyset pages", "devices", None,
+     200, [*DEVICE_LIST_PARAMS, *LIST_PARAMS]),
     ("post", "/api/v1/projects/{project_id}/devices", "Create a device and its repository", "devices",
      "DeviceInput", 201, []),
     ("get", "/api/v1/devices/{device_id}", "A device", "devices", None, 200, []),
@@ -372,8 +402,9 @@ def _operation(method: str, path: str, summary: str, tag: str, schema: str | Non
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": STRING} for name in _PARAM.findall(path)
     ]
-    for name in query:
-        spec = QUERY_PARAMS[name]
+    for key in query:
+        # "name@scope" keys document a parameter whose meaning differs by endpoint (e.g. q, status).
+        spec, name = QUERY_PARAMS[key], key.split("@", 1)[0]
         parameters.append({"name": name, "in": "query", "required": spec.get("required", False),
                            "description": spec["description"], "schema": spec["schema"]})
     responses: dict[str, Any] = {}

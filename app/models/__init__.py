@@ -33,11 +33,13 @@ from app.models.integrations import (
     WebhookDelivery,
 )
 from app.models.inventory import (
+    DEVICE_SORT_COLUMNS,
     DEVICE_STATUSES,
     PROJECT_STATUSES,
     TASK_STATUSES,
     AuditEvent,
     Device,
+    DeviceTag,
     Network,
     Project,
     Task,
@@ -48,6 +50,7 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
+    "DEVICE_SORT_COLUMNS",
     "COMPLIANCE_KINDS",
     "COMPLIANCE_STATUSES",
     "FTS_OBJECTS",
@@ -73,6 +76,7 @@ __all__ = [
     "CommitPath",
     "CommitRecord",
     "Device",
+    "DeviceTag",
     "Network",
     "Project",
     "Task",

@@ -35,9 +35,17 @@ class Project(Base):
     team: Mapped[Team] = relationship()
 
 
+# Columns a fleet-sized device list sorts on: each has a (project_id, column, id) index so that a
+# sorted, keyset-paged page of a 10,000-device project reads only its own rows (migration 0012_pages).
+DEVICE_SORT_COLUMNS = ("name", "vendor", "model", "status", "location", "last_changed_at", "version_count")
+
+
 class Device(Base):
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("project_id", "slug"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "slug"),
+        *(Index(f"ix_devices_project_{column}", "project_id", column, "id") for column in DEVICE_SORT_COLUMNS),
+    )
 
     # A UUID (32 hex): also names the repository on disk, so no user-given name reaches the file system.
     id: Mapped[str] = id_column()
@@ -79,6 +87,21 @@ class Device(Base):
 
     project: Mapped[Project] = relationship()
     team: Mapped[Team] = relationship()
+    tags: Mapped[list[DeviceTag]] = relationship(cascade="all, delete-orphan", order_by="DeviceTag.tag",
+                                                 lazy="selectin")
+
+
+class DeviceTag(Base):
+    """A label on a device (NetBox-style: "core", "pop-ams", "eol-2027"), for filtering lists.
+
+    Kept in SQL only, not in device.json: labels organise the fleet and are not part of the
+    device's configuration history (the audit trail records their changes)."""
+
+    __tablename__ = "device_tags"
+    __table_args__ = (Index("ix_device_tags_tag_device", "tag", "device_id"),)
+
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(50), primary_key=True)
 
 
 class Network(Base):

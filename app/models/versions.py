@@ -20,6 +20,10 @@ class CommitRecord(Base):
         UniqueConstraint("device_id", "sha"),
         # One commit per position: two writers can never both index "the next" commit.
         Index("ix_commits_device_seq", "device_id", "seq", unique=True),
+        # History filters: by author, and "jump to a date" (imports keep old dates, so a date is
+        # not ordered with seq: the newest seq at or before a date is read off this index).
+        Index("ix_commits_device_author_seq", "device_id", "author_id", "seq"),
+        Index("ix_commits_device_created_seq", "device_id", "created_at", "seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -8,13 +8,14 @@ at once, and a repository is removed (under its lock) only after its row is gone
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
+from app.models import DEVICE_STATUSES, Device, DeviceTag, Project, User, new_id, utcnow
 from app.services import audit, device_door
 from app.services.access import device_access, project_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
@@ -30,10 +31,12 @@ MAX_CUSTOM_KEY = 64
 MAX_CUSTOM_VALUE = 1000
 
 METADATA_FIELDS = ("name", "vendor", "model", "serial", "management_ips", "location", "status", "custom_fields")
-CREATE_FIELDS = {*METADATA_FIELDS, "slug", "management_ip"}
+CREATE_FIELDS = {*METADATA_FIELDS, "slug", "management_ip", "tags"}
 UPDATE_FIELDS = {*CREATE_FIELDS, "archived"}
 STRING_LIMITS = {"name": 100, "vendor": 100, "model": 100, "serial": 100, "location": 200}
 SLUG_MAX = 64
+MAX_TAGS = 20
+TAG_RE = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,49}$")
 
 
 def snapshot(device: Device) -> dict[str, Any]:
@@ -121,6 +124,32 @@ def _custom_fields(value: Any) -> dict[str, Any]:
     return dict(value)
 
 
+def _tags(body: dict[str, Any]) -> list[str] | None:
+    """Labels for filtering lists (lower case, 1-50 of a-z 0-9 . _ : -); None when not given."""
+    if "tags" not in body:
+        return None
+    raw = body["tags"] if body["tags"] is not None else []
+    if not isinstance(raw, list) or not all(isinstance(tag, str) for tag in raw):
+        raise ValidationError("'tags' must be a list of strings.", field="tags", code="wrong_type")
+    if len(raw) > MAX_TAGS:
+        raise ValidationError(f"At most {MAX_TAGS} tags.", field="tags", code="too_long")
+    tags = sorted({tag.strip().lower() for tag in raw if tag.strip()})
+    for index, tag in enumerate(tags):
+        if not TAG_RE.match(tag):
+            raise ValidationError("Tags are 1-50 characters: letters, digits, '.', '_', ':' or '-'.",
+                                  field=f"tags[{index}]", code="invalid")
+    return tags
+
+
+def tag_names(device: Device) -> list[str]:
+    return [t.tag for t in device.tags]
+
+
+def _set_tags(device: Device, tags: list[str]) -> None:
+    keep = {t.tag: t for t in device.tags}
+    device.tags = [keep.get(tag) or DeviceTag(tag=tag) for tag in tags]
+
+
 def _slug(body: dict[str, Any]) -> str | None:
     if body.get("slug") in (None, ""):
         return None
@@ -193,6 +222,7 @@ def create_device(
     device_door.authorize(actor, access, "inventory.write")
     check_fields(body, CREATE_FIELDS, required=("name",))
     values = _parse(body, None)
+    tags = _tags(body) or []
     slug = _slug(body)
     if slug is not None:
         if _free_slug(project, slug) != slug:
@@ -202,10 +232,12 @@ def create_device(
         slug = _free_slug(project, slugify(values["name"], 60))
     device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
                     created_by_id=actor.user.id, updated_by_id=actor.user.id, repo_path="", **values)
+    _set_tags(device, tags)
     for version in history or []:
         version.changes = device_door.prepare_content(device, access, version.changes)
     device_door.create_device(actor, access, device, snapshot(device),
-                              audit.diff_fields({}, {"slug": slug, **values}), history, before_commit)
+                              audit.diff_fields({}, {"slug": slug, **values, **({"tags": tags} if tags else {})}),
+                              history, before_commit)
     return device, access
 
 
@@ -227,8 +259,10 @@ def update_device(user: User | Actor, device_id: str, body: dict[str, Any]) -> t
     if not unarchiving:
         device_door.ensure_writable(device)
     values = _parse(body, device)
+    tags = _tags(body)
     slug = _slug(body)
-    before = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
+    before = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None,
+              "tags": tag_names(device)}
     if slug is not None and slug != device.slug:
         if _free_slug(device.project, slug, exclude=device.id) != slug:
             raise Conflict(f"A device with slug '{slug}' already exists in this project.", field="slug",
@@ -238,12 +272,15 @@ def update_device(user: User | Actor, device_id: str, body: dict[str, Any]) -> t
     for key, value in values.items():
         setattr(device, key, value)
     new_snapshot = snapshot(device)
+    if tags is not None:
+        _set_tags(device, tags)
     if archived is True and device.archived_at is None:
         device.archived_at = utcnow()
     elif archived is False:
         device.archived_at = None
     device.updated_by_id = actor.user.id
-    after = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
+    after = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None,
+             "tags": tags if tags is not None else before["tags"]}
     changes = audit.diff_fields(before, after)
     if changes:
         audit.record(access.team.id, actor.user, "update", "device", device.id, changes)

@@ -23,8 +23,8 @@ from pygments.util import ClassNotFound
 from app.extensions import db
 from app.http.common import clone_url
 from app.http.downloads import raw_file_response
-from app.models import Device
-from app.services import devices, versions
+from app.models import DEVICE_STATUSES, Device
+from app.services import device_list, device_page, devices, history_view, versions
 from app.services.access import project_access
 from app.services.errors import NotFound, ServiceError
 from app.services.mirrors import mirror_state
@@ -35,10 +35,10 @@ from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
 
-PAGE = 30
 # Configs above this are shown as a download link, not highlighted (a page must stay fast).
 MAX_HIGHLIGHT_BYTES = 512 * 1024
 RENDERER_VERSION = "1"
+HIGHLIGHT_STYLES = {"light": "xcode", "dark": "lightbulb"}
 
 
 def _user():  # type: ignore[no-untyped-def]
@@ -83,7 +83,8 @@ def _form_body(form: DeviceForm) -> dict[str, Any]:
             custom[key.strip()] = value.strip()
     return {"name": form.name.data or "", "vendor": form.vendor.data or "", "model": form.model.data or "",
             "serial": form.serial.data or "", "management_ips": ips, "location": form.location.data or "",
-            "status": form.status.data, "custom_fields": custom}
+            "status": form.status.data, "custom_fields": custom,
+            "tags": [tag.strip() for tag in (form.tags.data or "").split(",") if tag.strip()]}
 
 
 def _field_error(form: DeviceForm, exc: ServiceError) -> None:
@@ -101,13 +102,22 @@ def _field_error(form: DeviceForm, exc: ServiceError) -> None:
 @bp.get("/projects/<project_id>/devices")
 @login_required
 def project_devices(project_id: str):  # type: ignore[no-untyped-def]
+    """Filter, sort and page a fleet (app/services/device_list.py); a bad parameter is a form error."""
     try:
         project, access = project_access(_user(), project_id)
-        rows = list(db.session.scalars(devices.list_devices_query(access, project).order_by(Device.slug)))
     except NotFound:
         abort(404)
-    return render_template("devices/list.html", project=project, devices=rows,
-                           can_write=role_allows(access.role, "inventory.write"))
+    error = None
+    try:
+        query = device_list.parse(request.args)
+        page = device_list.page(access, project, query)
+    except ServiceError as exc:
+        error, query, page = exc, device_list.DeviceQuery(), {"items": [], "next_cursor": None}
+    status = 422 if error else 200
+    return render_template("devices/list.html", project=project, page=page, query=query, error=error,
+                           sorts=device_list.SORTS, page_sizes=device_list.PAGE_SIZES,
+                           compliance_choices=device_list.COMPLIANCE_CHOICES,
+                           statuses=DEVICE_STATUSES, can_write=role_allows(access.role, "inventory.write")), status
 
 
 @bp.route("/projects/<project_id>/devices/new", methods=["GET", "POST"])
@@ -136,21 +146,38 @@ def new_device(project_id: str):  # type: ignore[no-untyped-def]
 @bp.get("/devices/<device_id>")
 @login_required
 def show(device_id: str):  # type: ignore[no-untyped-def]
+    """The device as an object page: overview, configs, history, ports, photos and tasks are tab
+    panels of one page, switched by URL fragment (#history, ...) with CSS :target, so every tab
+    works without JavaScript and its links (paging, filters, sorting) land back on that tab."""
     device, access = _device(device_id)
-    path = request.args.get("path") or None
+    user = _user()
+    history_error = None
     try:
-        page = versions.history_page(device, path, PAGE, request.args.get("cursor") or None)
+        history_query = history_view.parse(request.args)
+        history = history_view.page(access, device, history_query)
     except ServiceError as exc:
-        flash(exc.message, "error")
-        page = {"items": [], "next_cursor": None}
-    snap, tags = None, []
-    if device.head_commit:
-        _, snap, _, _ = versions.read_version(_user(), device_id, "HEAD")
-        tags = versions.list_tags(_user(), device_id)
+        history_error, history_query = exc, history_view.HistoryQuery()
+        history = {"items": [], "newer": None, "older": None, "author_unknown": False}
+    snap, tags = device_page.head(access, device)
+    tags_by_commit: dict[str, list[str]] = {}
+    for tag in tags:
+        tags_by_commit.setdefault(tag.target, []).append(tag.name)
+    ports = list(snap.ports) if snap else []
+    port_sort = request.args.get("ports_sort", "name")
+    port_desc = request.args.get("ports_dir") == "desc"
+    url = clone_url(device)
     return render_template(
-        "devices/show.html", device=device, access=access, snap=snap, tags=tags,
+        "devices/show.html", device=device, access=access, snap=snap, tags=tags, tags_by_commit=tags_by_commit,
         configs=[render_config(name, data) for name, data in sorted(snap.configs.items())] if snap else [],
-        history=page, path=path or "", clone_url=clone_url(device), mirror=mirror_state(device),
+        history=history, history_query=history_query, history_error=history_error, kinds=history_view.KINDS,
+        path=history_query.path, clone_url=url, clone_command_url=device_page.clone_command_url(url, user),
+        mirror=mirror_state(device),
+        ports=device_page.port_rows(access, device, ports, port_sort, port_desc),
+        port_sort=port_sort if port_sort in device_page.PORT_SORTS else "name", port_desc=port_desc,
+        port_sorts=device_page.PORT_SORTS,
+        tasks=device_page.linked_tasks(access, device),
+        networks=device_page.related_networks(access, device, ports),
+        device_tags=devices.tag_names(device),
         can_write=role_allows(access.role, "version.write") and device.archived_at is None,
         can_edit=role_allows(access.role, "inventory.write"),
         can_delete=role_allows(access.role, "inventory.delete"),
@@ -166,6 +193,7 @@ def edit(device_id: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         form.management_ips.data = ", ".join(device.management_ips or [])
         form.custom_fields.data = "\n".join(f"{k}={v}" for k, v in (device.custom_fields or {}).items())
+        form.tags.data = ", ".join(devices.tag_names(device))
     if form.validate_on_submit():
         try:
             devices.update_device(_user(), device_id, _form_body(form))
@@ -300,8 +328,11 @@ def compare_patch(device_id: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/static-highlight.css")
 def highlight_css():  # type: ignore[no-untyped-def]
-    """Pygments' token colours as a stylesheet (the CSP allows no inline styles)."""
-    css = HtmlFormatter(cssclass="hl").get_style_defs(".hl")
+    """Pygments' token colours as a stylesheet (the CSP allows no inline styles): one style per theme,
+    chosen because every token colour keeps at least 4.5:1 against its background ("xcode" light,
+    "lightbulb" dark; the default style's light box with light dark-theme text was 1.15:1)."""
+    css = (HtmlFormatter(cssclass="hl", style=HIGHLIGHT_STYLES["light"]).get_style_defs(".hl") + "\n"
+           + HtmlFormatter(cssclass="hl", style=HIGHLIGHT_STYLES["dark"]).get_style_defs("html[data-theme=dark] .hl"))
     response = Response(css, mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response

@@ -86,6 +86,7 @@ class DeviceForm(FlaskForm):
     serial = StringField(_l("Serial number"), validators=[Optional(), Length(max=100)])
     management_ips = StringField(_l("Management IPs (comma separated)"), validators=[Optional(), Length(max=1200)])
     location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
+    tags = StringField(_l("Tags (comma separated, for filtering lists)"), validators=[Optional(), Length(max=1100)])
     status = SelectField(_l("Status"), choices=DEVICE_STATUS_CHOICES, default="active")
     custom_fields = TextAreaField(_l("Custom fields (one key=value per line)"), validators=[Optional()])
 
