@@ -7,7 +7,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +83,23 @@ def _tz(minutes: int) -> bytes:
     sign = b"-" if minutes < 0 else b"+"
     hours, mins = divmod(abs(minutes), 60)
     return b"%s%02d%02d" % (sign, hours, mins)
+
+
+# A write's "is this change only noise?" predicate: (stored path, old bytes, new bytes) -> bool.
+# The rules behind it (a project's `ignore` rules) live above gitstore; gitstore only asks.
+Noise = Callable[[str, bytes, bytes], bool]
+
+
+def _only_noise(touched: list[Touched], read: Callable[[object], bytes], noise: Noise | None) -> bool:
+    """True when every entry a write changed is a config file, there before and after, whose
+    change `noise` calls noise: then the write makes no version (the lines stay as they were)."""
+    if noise is None or not touched:
+        return False
+    for entry in touched:
+        if (not entry.path.startswith(CONFIGS_DIR + "/") or entry.old_id is None or entry.new_data is None
+                or not noise(entry.path, read(entry.old_id), entry.new_data)):
+            return False
+    return True
 
 
 def _utc(timestamp: int) -> datetime:
@@ -234,13 +251,15 @@ class DeviceRepo(TagsMixin):
         author: Author,
         message: str,
         expected_parent: str | None = None,
+        noise: Noise | None = None,
     ) -> CommitResult:
         """Commit `changes` on main, compare-and-swap.
 
         With `expected_parent` (a full commit id), ConflictError(current head) unless main
         still points there.
         Without it, the write is built on the head read under the lock, so none is ever lost.
-        A write that leaves the tree as it is makes no commit (`changed=False`).
+        A write that leaves the tree as it is makes no commit (`changed=False`), and so does one
+        whose every change `noise` calls noise (see `_only_noise`).
         """
         text = clean_message(message)
         now = int(time.time())
@@ -257,7 +276,9 @@ class DeviceRepo(TagsMixin):
             old_tree = parent.tree if parent else None
             touched: list[Touched] = []
             tree_id = _apply(self.raw, old_tree, edits, touched)
-            if parent is not None and tree_id == old_tree.id:
+            if parent is not None and (
+                tree_id == old_tree.id or _only_noise(touched, lambda oid: self.raw[oid].data, noise)
+            ):
                 return CommitResult(
                     current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
                     _utc(parent.author.time), [],
@@ -280,12 +301,14 @@ class DeviceRepo(TagsMixin):
         versions: list[ImportVersion],
         author: Author,
         expected_parent: str | None = None,
+        noise: Noise | None = None,
     ) -> ImportResult:
         """Commit each version in order on main, as one all-or-nothing batch.
 
         Everything is validated, and every object built, before anything is written: an invalid
         version (InvalidChange with its field as `versions[i].<field>`) leaves the repo as it was.
-        Versions that change nothing are skipped. The new objects go into ONE pack file; then one
+        Versions that change nothing (or only what `noise` calls noise, as in `commit_version`) are
+        skipped. The new objects go into ONE pack file; then one
         filesystem barrier, one compare-and-swap move of main to the last commit (against
         `expected_parent`, or the head read under the lock), and one barrier more.
         """
@@ -319,6 +342,10 @@ class DeviceRepo(TagsMixin):
             def add_tree(body: bytes) -> bytes:
                 return pack.add(OBJ_TREE, body)
 
+            def read_blob(oid: object) -> bytes:
+                raw_id = oid.raw if isinstance(oid, pygit2.Oid) else oid
+                return blobs[raw_id] if raw_id in blobs else self.raw[pygit2.Oid(raw=raw_id)].data
+
             head_raw = pygit2.Oid(hex=current).raw if current else None
             tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
             built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
@@ -330,6 +357,9 @@ class DeviceRepo(TagsMixin):
                     tree.edit(self.raw, edits, add_blob, touched)
                 except InvalidChange as exc:
                     raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
+                if head_raw is not None and _only_noise(touched, read_blob, noise):
+                    # Put back what was there: the version is skipped as if it changed nothing.
+                    tree.edit(self.raw, {t.path: read_blob(t.old_id) for t in touched}, add_blob, [])
                 after = tree.write(add_tree)
                 if head_raw is not None and after == before:
                     skipped.append(index)
