@@ -6,8 +6,11 @@ this module only runs them. It lives here, with the other content checks, becaus
 service's write path, so a push is refused exactly where a write would have been redacted.
 
 A pattern is a regular expression over ONE line (bytes) with a named group `secret`: the value
-to hide. `within` restricts it to lines inside a section whose header matches it; how headers
-are found depends on the vendor's syntax (`section`):
+to hide, and `keywords`: literal words one of which every line it can match contains. A single
+pass for all keywords at once finds the few candidate lines (a config is mostly interfaces and
+routes), so the patterns themselves run on a handful of lines, not on every line. `within`
+restricts a pattern to lines inside a section whose header matches it; how headers are found
+depends on the vendor's syntax (`section`):
 
 - `indent`: the last line that starts at column 0 (Cisco, Arista, ProCurve style);
 - `slash`: the last line starting with `/` (MikroTik RouterOS exports);
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 # What a redacted value becomes. A value that already is a placeholder is never a secret.
@@ -35,6 +38,7 @@ class SecretPattern:
 
     kind: str
     regex: str
+    keywords: tuple[str, ...]
     within: str | None = None
     section: str = "indent"
 
@@ -53,11 +57,14 @@ class _Compiled:
     def __init__(self, pattern: SecretPattern) -> None:
         if _GROUP not in pattern.regex:
             raise ValueError(f"secret pattern {pattern.kind!r} has no (?P<secret>...) group")
+        if not pattern.keywords:
+            raise ValueError(f"secret pattern {pattern.kind!r} has no keywords")
         if pattern.section not in SECTION_KINDS:
             raise ValueError(f"unknown section kind {pattern.section!r}")
         self.pattern = pattern
         self.regex = re.compile(pattern.regex.encode())
         self.within = re.compile(pattern.within.encode()) if pattern.within else None
+        self.keywords = [k.encode() for k in pattern.keywords]
 
 
 class SecretScanner:
@@ -66,31 +73,29 @@ class SecretScanner:
     def __init__(self, patterns: Sequence[SecretPattern]) -> None:
         self.patterns = list(patterns)
         self._compiled = [_Compiled(p) for p in self.patterns]
-        # One pass over the lines with all patterns at once finds the few candidate lines; the
-        # patterns one by one (and the section bookkeeping) run only there.
-        combined = "|".join(f"(?:{p.regex.replace(_GROUP, '(?:')})" for p in self.patterns)
-        self._any = re.compile(combined.encode()) if self.patterns else None
-        self._sections = {c.pattern.section for c in self._compiled if c.within is not None}
+        words = sorted({k for p in self.patterns for k in p.keywords}, key=len, reverse=True)
+        self._any = re.compile("|".join(re.escape(w) for w in words).encode()) if words else None
 
     def hits(self, data: bytes) -> Iterator[SecretHit]:
         """Every secret value in `data` that is not already a placeholder, in text order."""
         if self._any is None or not data:
             return
-        headers: dict[str, bytes] = {}
-        stack: list[bytes] = []
-        offset = 0
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            start = offset
-            offset += len(line) + 1
-            if self._sections:
-                _track(line, headers, stack, self._sections)
-            if not self._any.search(line):
-                continue
+        number, counted = 1, 0
+        for start in self._candidate_lines(data):
+            stop = data.find(b"\n", start)
+            line = data[start:] if stop < 0 else data[start:stop]
+            number += data.count(b"\n", counted, start)
+            counted = start
             spans: list[tuple[int, int, str]] = []
+            headers: dict[str, bytes] = {}
             for compiled in self._compiled:
+                if not any(word in line for word in compiled.keywords):
+                    continue
                 if compiled.within is not None:
-                    header = headers.get(compiled.pattern.section, b"")
-                    if not compiled.within.search(header):
+                    kind = compiled.pattern.section
+                    if kind not in headers:
+                        headers[kind] = _header(data, start, kind)
+                    if not compiled.within.search(headers[kind]):
                         continue
                 for match in compiled.regex.finditer(line):
                     begin, end = match.span("secret")
@@ -99,6 +104,16 @@ class SecretScanner:
                     spans.append((begin, end, compiled.pattern.kind))
             for begin, end, kind in _disjoint(spans):
                 yield SecretHit(number, start + begin, start + end, kind)
+
+    def _candidate_lines(self, data: bytes) -> list[int]:
+        """Start offsets of the lines holding a keyword: one pass over the whole text."""
+        starts: list[int] = []
+        assert self._any is not None
+        for match in self._any.finditer(data):
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            if not starts or starts[-1] != start:
+                starts.append(start)
+        return starts
 
     def redact(self, data: bytes, placeholder: Callable[[bytes], bytes]) -> bytes:
         """`data` with every secret value replaced by `placeholder(value)`."""
@@ -120,24 +135,30 @@ class SecretScanner:
 
     @classmethod
     def from_json(cls, text: str) -> SecretScanner:
-        return cls([SecretPattern(**item) for item in json.loads(text)])
+        return cls([SecretPattern(**{**item, "keywords": tuple(item["keywords"])}) for item in json.loads(text)])
 
 
-def _track(line: bytes, headers: dict[str, bytes], stack: list[bytes], kinds: Iterable[str]) -> None:
-    """Keep the current section header of each syntax in use up to date with `line`."""
-    for kind in kinds:
+def _header(data: bytes, start: int, kind: str) -> bytes:
+    """The section header in force at the line starting at `start`, found by walking back."""
+    depth = 0
+    pos = start
+    while pos > 0:
+        begin = data.rfind(b"\n", 0, pos - 1) + 1
+        line = data[begin:pos - 1]
+        pos = begin
         if kind == "indent":
             if line[:1] not in (b" ", b"\t", b"") and line.strip():
-                headers["indent"] = line
+                return line
         elif kind == "slash":
             if line[:1] == b"/":
-                headers["slash"] = line
-        elif kind == "config":
-            if _CONFIG_OPEN.match(line):
-                stack.append(line.strip())
-            elif _CONFIG_END.match(line) and stack:
-                stack.pop()
-            headers["config"] = stack[-1] if stack else b""
+                return line
+        elif _CONFIG_END.match(line):
+            depth += 1
+        elif _CONFIG_OPEN.match(line):
+            if depth == 0:
+                return line.strip()
+            depth -= 1
+    return b""
 
 
 def _disjoint(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

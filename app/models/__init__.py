@@ -23,6 +23,7 @@ from app.models.inventory import (
     TaskComment,
     Vlan,
 )
+from app.models.intake import ProjectIntakeSettings
 from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 
@@ -39,6 +40,7 @@ __all__ = [
     "Device",
     "Network",
     "Project",
+    "ProjectIntakeSettings",
     "Task",
     "TaskComment",
     "Vlan",

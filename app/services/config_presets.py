@@ -28,14 +28,23 @@ class Preset:
     aliases: tuple[str, ...] = ()
 
 
+# Literal words the scanner looks for first; a pattern's keywords are those its regex spells out,
+# and every alternative of a pattern holds one of them (a test checks each has some).
+KEYWORDS = ("secret", "password", "passwd", "community", "key", "snmp-server user", "snmp-server host", "pwd",
+            "passphrase", "$9$", "name=", "set name")
+
+
 def _s(kind: str, regex: str, within: str | None = None, section: str = "indent") -> SecretPattern:
-    return SecretPattern(kind=kind, regex=regex, within=within, section=section)
+    spelled = regex.replace("(?P<secret>", "(").replace("\\$", "$")
+    keywords = tuple(k for k in KEYWORDS if k in spelled)
+    return SecretPattern(kind=kind, regex=regex, keywords=keywords, within=within, section=section)
 
 
 _SNMP_COMMUNITY = _s("snmp_community", r"^snmp-server community " + V)
 _SNMP_HOST_COMMUNITY = _s(
     "snmp_community",
-    r"^snmp-server host \S+(?: (?:informs|traps))?(?: version (?:1|2c))?(?: vrf \S+)? (?!version |\d+\.\d+\.\d+\.\d+)(?P<secret>[^\s\"]+)",
+    r"^snmp-server host \S+(?: (?:informs|traps))?(?: version (?:1|2c))?(?: vrf \S+)? "
+    r"(?!version |\d+\.\d+\.\d+\.\d+)(?P<secret>[^\s\"]+)",
 )
 _SNMP_V3_AUTH = _s("snmp_user_key", r"^snmp-server user \S+ .*?\bauth (?:md5|sha\S*) (?:0x)?(?P<secret>\S+)")
 _SNMP_V3_PRIV = _s("snmp_user_key", r"^snmp-server user \S+ .*?\bpriv(?: (?:des|3des|aes(?:-128)?(?: \d+)?))? "

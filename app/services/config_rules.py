@@ -29,8 +29,11 @@ from typing import Any
 import regex
 from flask import current_app
 
+from app.extensions import db
+from app.models import Device, ProjectIntakeSettings
 from app.services.config_presets import PRESETS, Preset
 from app.services.errors import ValidationError
+from gitstore import Changes
 from gitstore.secrets import SecretScanner
 
 RULE_KINDS = ("ignore", "strip")
@@ -297,3 +300,43 @@ def catalog() -> list[dict[str, Any]]:
          "secret_kinds": sorted({s.kind for s in p.secrets})}
         for p in PRESETS.values()
     ]
+
+
+# -- settings in SQL, and the write paths' step -----------------------------------------------
+
+
+def load_settings(project_id: str) -> Settings:
+    row = db.session.get(ProjectIntakeSettings, project_id)
+    if row is None:
+        return Settings()
+    return Settings(
+        config_name=row.config_name,
+        platform=row.platform,
+        noise_presets=row.noise_presets,
+        redaction=row.redaction,
+        rules=[Rule(r.get("kind", ""), r.get("pattern", ""), r.get("description", "")) for r in row.rules or []],
+    )
+
+
+def ruleset_for(device: Device, settings: Settings | None = None) -> RuleSet:
+    settings = settings if settings is not None else load_settings(device.project_id)
+    return build_ruleset(settings, device.team_id, device_platform(device))
+
+
+def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Any:
+    """Strip and redact the configs of `changes` in place; the `ignore` predicate for gitstore.
+
+    Called by every write path that carries config content, before the repo lock.
+    """
+    if not changes.configs:
+        return None
+    ruleset = ruleset or ruleset_for(device)
+    for name, data in changes.configs.items():
+        if data is not None:
+            changes.configs[name] = ruleset.transform(bytes(data))
+    return ruleset.noise
+
+
+def push_scanner(device: Device) -> SecretScanner | None:
+    """The secret patterns a push to this device is checked with (None: the project keeps secrets)."""
+    return secret_scanner(load_settings(device.project_id), device_platform(device))
