@@ -10,6 +10,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     auth,
     devices,
     errors,
+    intake,
     networks,
     openapi,
     photos,

@@ -11,6 +11,7 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.intake import ProjectIntakeSettings
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -23,7 +24,6 @@ from app.models.inventory import (
     TaskComment,
     Vlan,
 )
-from app.models.intake import ProjectIntakeSettings
 from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord
 

@@ -337,6 +337,16 @@ def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None
     return ruleset.noise
 
 
+def apply_rules_to_all(device: Device, many: list[Changes]) -> Any:
+    """`apply_rules` over the versions of a batch import, with one rule set."""
+    if not any(changes.configs for changes in many):
+        return None
+    ruleset = ruleset_for(device)
+    for changes in many:
+        apply_rules(device, changes, ruleset)
+    return ruleset.noise
+
+
 def push_scanner(device: Device) -> SecretScanner | None:
     """The secret patterns a push to this device is checked with (None: the project keeps secrets)."""
     return secret_scanner(load_settings(device.project_id), device_platform(device))

@@ -34,6 +34,8 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "repo.push": "editor",
     "tag.write": "editor",
     "tag.delete": "admin",
+    # intake: a project's noise rules and redaction (turning redaction off is an admin's call)
+    "intake.rules": "admin",
 }
 
 

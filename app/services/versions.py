@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import audit, commit_index
+from app.services import audit, commit_index, config_rules
 from app.services.access import device_access
 from app.services.devices import ensure_writable
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
@@ -230,10 +230,11 @@ def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[st
             wanted.append(_import_version(item))
         except ServiceError as exc:
             raise _in_version(exc, index) from None
+    noise = config_rules.apply_rules_to_all(device, [version.changes for version in wanted])
     try:
         with locked_repo(device) as repo:
             expected = _expected_parent(repo, parent)
-            result: ImportResult = repo.import_versions(wanted, author_for(user), expected)
+            result: ImportResult = repo.import_versions(wanted, author_for(user), expected, noise=noise)
             if result.commits:
                 commit_index.record_commits(
                     device, [(c, wanted[i].message) for i, c in result.commits], user)
@@ -294,10 +295,11 @@ def commit(
 ) -> tuple[dict[str, Any], bool]:
     """One version through gitstore, then the index, the audit event and the SQL commit."""
     user = access.user
+    noise = config_rules.apply_rules(device, changes)
     try:
         with locked_repo(device) as repo:
             expected = _expected_parent(repo, parent)
-            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
+            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected, noise=noise)
             if result.changed:
                 commit_index.record_commit(device, result, user, message)
                 audit.record(access.team.id, user, "commit", "device_version", device.id,
