@@ -24,7 +24,7 @@ from app.githttp.body import BadBody, BodyTooLarge, spool_body
 from app.githttp.hooks import ensure_hooks_dir, home_dir
 from app.githttp.paths import GitPath, parse
 from app.githttp.runner import CHUNK, GitProcess, base_env, git_command
-from app.services import git_access, repos
+from app.services import config_rules, git_access, repos
 from app.services.git_access import GitAuthError, GitCaller, GitDenied, GitTarget
 from gitstore import DeviceRepo, GitStoreError
 
@@ -226,11 +226,14 @@ def _receive_pack(repo_dir: Path, caller: GitCaller, target: GitTarget) -> Respo
     config = current_app.config["INFRATRACE"]
     body = _spooled_body()
     output = tempfile.TemporaryFile()
+    scanner = config_rules.push_scanner(target.device)
     env = _env("git-receive-pack", {
         "INFRATRACE_MAX_FILE_BYTES": str(config.max_config_bytes),
         "INFRATRACE_ALLOW_TAG_DELETE": "1" if git_access.may_delete_tags(target) else "0",
         # Only so a refusal can print the exact `git config` lines; it is not an identity check.
         "INFRATRACE_PUSHER_PSEUDONYM": caller.user.author_name,
+        # The project's redaction patterns: the same scanner the API's write path redacts with.
+        "INFRATRACE_SECRET_PATTERNS": scanner.to_json() if scanner else "",
     })
     # No SQL transaction stays open while we wait for the lock (an API writer holding the lock
     # may need to write SQL before it releases it).
