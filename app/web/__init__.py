@@ -10,9 +10,9 @@ from app.api.errors import register_app_handlers
 
 def register_web(app: Flask) -> None:
     from app import githttp
-    from app.web import account, auth, dashboard, devices, inventory, photos, preferences, privacy, teams
+    from app.web import account, auth, dashboard, devices, intake, inventory, photos, preferences, privacy, teams
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos, intake):
         app.register_blueprint(module.bp)
     githttp.init_app(app)
     register_app_handlers(app)
