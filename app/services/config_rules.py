@@ -226,19 +226,30 @@ class RuleSet:
         """What is stored for collected `data`: stripped, then redacted."""
         return self.redact(self.strip_lines(data)[0])
 
-    def significant(self, data: bytes) -> list[bytes]:
+    def significant(self, lines: list[bytes]) -> list[bytes]:
         """The lines that count when deciding whether a version changed (without `ignore` lines)."""
-        lines = data.split(b"\n")
         if self.ignore is None:
             return lines
-        self._start()
         return [line for line in lines if not self._search(self.ignore, line)]
 
     def is_noise(self, _path: str, old: bytes, new: bytes) -> bool:
-        """True when `old` and `new` differ only in lines `ignore` rules match."""
+        """True when `old` and `new` differ only in lines `ignore` rules match.
+
+        The lines both share at the start and at the end are the same after filtering on either
+        side, so only the region between them is filtered: a few lines, not the whole config.
+        """
         if self.ignore is None or old == new:
             return False
-        return self.significant(old) == self.significant(new)
+        a, b = old.split(b"\n"), new.split(b"\n")
+        shortest = min(len(a), len(b))
+        start = 0
+        while start < shortest and a[start] == b[start]:
+            start += 1
+        end = 0
+        while end < shortest - start and a[-1 - end] == b[-1 - end]:
+            end += 1
+        self._start()
+        return self.significant(a[start:len(a) - end]) == self.significant(b[start:len(b) - end])
 
     @property
     def noise(self) -> Any:
