@@ -73,12 +73,11 @@ class SecretScanner:
     def __init__(self, patterns: Sequence[SecretPattern]) -> None:
         self.patterns = list(patterns)
         self._compiled = [_Compiled(p) for p in self.patterns]
-        words = sorted({k for p in self.patterns for k in p.keywords}, key=len, reverse=True)
-        self._any = re.compile("|".join(re.escape(w) for w in words).encode()) if words else None
+        self._words = sorted({k.encode() for p in self.patterns for k in p.keywords})
 
     def hits(self, data: bytes) -> Iterator[SecretHit]:
         """Every secret value in `data` that is not already a placeholder, in text order."""
-        if self._any is None or not data:
+        if not self._words or not data:
             return
         number, counted = 1, 0
         for start in self._candidate_lines(data):
@@ -106,14 +105,19 @@ class SecretScanner:
                 yield SecretHit(number, start + begin, start + end, kind)
 
     def _candidate_lines(self, data: bytes) -> list[int]:
-        """Start offsets of the lines holding a keyword: one pass over the whole text."""
-        starts: list[int] = []
-        assert self._any is not None
-        for match in self._any.finditer(data):
-            start = data.rfind(b"\n", 0, match.start()) + 1
-            if not starts or starts[-1] != start:
-                starts.append(start)
-        return starts
+        """Start offsets of the lines holding a keyword. `bytes.find` per keyword runs at memchr
+        speed, far faster than one regex alternation scanning every byte of a large config."""
+        starts: set[int] = set()
+        for word in self._words:
+            pos = data.find(word)
+            while pos >= 0:
+                start = data.rfind(b"\n", 0, pos) + 1
+                starts.add(start)
+                end = data.find(b"\n", pos)
+                if end < 0:
+                    break
+                pos = data.find(word, end)
+        return sorted(starts)
 
     def redact(self, data: bytes, placeholder: Callable[[bytes], bytes]) -> bytes:
         """`data` with every secret value replaced by `placeholder(value)`."""

@@ -30,8 +30,7 @@ class Preset:
 
 # Literal words the scanner looks for first; a pattern's keywords are those its regex spells out,
 # and every alternative of a pattern holds one of them (a test checks each has some).
-KEYWORDS = ("secret", "password", "passwd", "community", "key", "snmp-server user", "snmp-server host", "pwd",
-            "passphrase", "$9$", "name=", "set name")
+KEYWORDS = ("secret", "pass", "community", "key", "snmp-server", "pwd", "$9$", "name=", "set name")
 
 
 def _s(kind: str, regex: str, within: str | None = None, section: str = "indent") -> SecretPattern:

@@ -248,8 +248,15 @@ class RuleSet:
         end = 0
         while end < shortest - start and a[-1 - end] == b[-1 - end]:
             end += 1
+        a, b = a[start:len(a) - end], b[start:len(b) - end]
         self._start()
-        return self.significant(a[start:len(a) - end]) == self.significant(b[start:len(b) - end])
+        # Fast refusal for the common case, a real change: some line present on one side only
+        # is not an `ignore` line. Only when every such line is one does
+        # the order-sensitive comparison below need to run over the whole region.
+        for line in set(a).symmetric_difference(b):
+            if not self._search(self.ignore, line):
+                return False
+        return self.significant(a) == self.significant(b)
 
     @property
     def noise(self) -> Any:
