@@ -85,8 +85,7 @@ def _tz(minutes: int) -> bytes:
     return b"%s%02d%02d" % (sign, hours, mins)
 
 
-# A write's "is this change only noise?" predicate: (stored path, old bytes, new bytes) -> bool.
-# The rules behind it (a project's `ignore` rules) live above gitstore; gitstore only asks.
+# A write's "is this change only noise?" predicate (see Changes.noise).
 Noise = Callable[[str, bytes, bytes], bool]
 
 
@@ -251,7 +250,6 @@ class DeviceRepo(TagsMixin):
         author: Author,
         message: str,
         expected_parent: str | None = None,
-        noise: Noise | None = None,
     ) -> CommitResult:
         """Commit `changes` on main, compare-and-swap.
 
@@ -259,7 +257,7 @@ class DeviceRepo(TagsMixin):
         still points there.
         Without it, the write is built on the head read under the lock, so none is ever lost.
         A write that leaves the tree as it is makes no commit (`changed=False`), and so does one
-        whose every change `noise` calls noise (see `_only_noise`).
+        whose every change `changes.noise` calls noise (see `_only_noise`).
         """
         text = clean_message(message)
         now = int(time.time())
@@ -277,7 +275,7 @@ class DeviceRepo(TagsMixin):
             touched: list[Touched] = []
             tree_id = _apply(self.raw, old_tree, edits, touched)
             if parent is not None and (
-                tree_id == old_tree.id or _only_noise(touched, lambda oid: self.raw[oid].data, noise)
+                tree_id == old_tree.id or _only_noise(touched, lambda oid: self.raw[oid].data, changes.noise)
             ):
                 return CommitResult(
                     current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
@@ -301,13 +299,12 @@ class DeviceRepo(TagsMixin):
         versions: list[ImportVersion],
         author: Author,
         expected_parent: str | None = None,
-        noise: Noise | None = None,
     ) -> ImportResult:
         """Commit each version in order on main, as one all-or-nothing batch.
 
         Everything is validated, and every object built, before anything is written: an invalid
         version (InvalidChange with its field as `versions[i].<field>`) leaves the repo as it was.
-        Versions that change nothing (or only what `noise` calls noise, as in `commit_version`) are
+        Versions that change nothing (or only what their `changes.noise` calls noise) are
         skipped. The new objects go into ONE pack file; then one
         filesystem barrier, one compare-and-swap move of main to the last commit (against
         `expected_parent`, or the head read under the lock), and one barrier more.
@@ -319,7 +316,7 @@ class DeviceRepo(TagsMixin):
                 text = clean_message(version.message)
                 when = now if version.author_time is None else version.author_time
                 signature(author, when)  # validates the name and email
-                prepared.append((text, when, version.author_offset, _edits(version.changes)))
+                prepared.append((text, when, version.author_offset, _edits(version.changes), version.changes.noise))
             except InvalidChange as exc:
                 raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
         if expected_parent is not None and not isinstance(expected_parent, str):
@@ -350,7 +347,7 @@ class DeviceRepo(TagsMixin):
             tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
             built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
             skipped: list[int] = []
-            for index, (text, when, offset, edits) in enumerate(prepared):
+            for index, (text, when, offset, edits, noise) in enumerate(prepared):
                 before = tree.write(add_tree)
                 touched: list[Touched] = []
                 try:

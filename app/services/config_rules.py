@@ -341,28 +341,27 @@ def ruleset_for(device: Device, settings: Settings | None = None) -> RuleSet:
     return build_ruleset(settings, device.team_id, device_platform(device))
 
 
-def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Any:
-    """Strip and redact the configs of `changes` in place; the `ignore` predicate for gitstore.
-
-    Called by every write path that carries config content, before the repo lock.
+def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Changes:
+    """Strip and redact the configs of `changes` in place, and hand gitstore the `ignore` test
+    (`changes.noise`). The content step of every write path that carries configs, before the lock.
     """
     if not changes.configs:
-        return None
+        return changes
     ruleset = ruleset or ruleset_for(device)
     for name, data in changes.configs.items():
         if data is not None:
             changes.configs[name] = ruleset.transform(bytes(data))
-    return ruleset.noise
+    changes.noise = ruleset.noise
+    return changes
 
 
-def apply_rules_to_all(device: Device, many: list[Changes]) -> Any:
+def apply_rules_to_all(device: Device, many: list[Changes]) -> None:
     """`apply_rules` over the versions of a batch import, with one rule set."""
     if not any(changes.configs for changes in many):
-        return None
+        return
     ruleset = ruleset_for(device)
     for changes in many:
         apply_rules(device, changes, ruleset)
-    return ruleset.noise
 
 
 def push_scanner(device: Device) -> SecretScanner | None:

@@ -230,11 +230,11 @@ def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[st
             wanted.append(_import_version(item))
         except ServiceError as exc:
             raise _in_version(exc, index) from None
-    noise = config_rules.apply_rules_to_all(device, [version.changes for version in wanted])
+    config_rules.apply_rules_to_all(device, [version.changes for version in wanted])
     try:
         with locked_repo(device) as repo:
             expected = _expected_parent(repo, parent)
-            result: ImportResult = repo.import_versions(wanted, author_for(user), expected, noise=noise)
+            result: ImportResult = repo.import_versions(wanted, author_for(user), expected)
             if result.commits:
                 commit_index.record_commits(
                     device, [(c, wanted[i].message) for i, c in result.commits], user)
@@ -295,11 +295,11 @@ def commit(
 ) -> tuple[dict[str, Any], bool]:
     """One version through gitstore, then the index, the audit event and the SQL commit."""
     user = access.user
-    noise = config_rules.apply_rules(device, changes)
+    config_rules.apply_rules(device, changes)
     try:
         with locked_repo(device) as repo:
             expected = _expected_parent(repo, parent)
-            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected, noise=noise)
+            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
             if result.changed:
                 commit_index.record_commit(device, result, user, message)
                 audit.record(access.team.id, user, "commit", "device_version", device.id,
