@@ -6,7 +6,7 @@ import pytest
 
 from app.githttp.prereceive import PSEUDONYM
 from app.services import devices, intake, networks, photos, projects, tasks, versions
-from tests.helpers import bearer
+from tests.client_support import bearer
 
 
 def test_me_gives_the_pseudonym_and_the_exact_git_config_lines(client, make_user, token_for):

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import Device, ProjectIntakeSettings
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import repo_url, run_git
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
 from tests.test_git_http import clone, commit_all, head_of
 
 

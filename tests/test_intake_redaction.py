@@ -1,6 +1,6 @@
 """Secret redaction: every preset's secrets, through every way in, reach no store in clear.
 
-Each preset's sample config (tests/intake_samples.py) holds each kind of secret that preset knows.
+Each preset's sample config (tests.intake_support.py) holds each kind of secret that preset knows.
 It is written through a different way in per preset (API write, batch import, Oxidized, PUT
 upload), then every git object of every repo (unreachable ones included), every SQL row, every
 mirror object (raw, and unpacked by a restore) and the user's data export are searched for the
@@ -19,9 +19,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Base, Device
 from app.services import config_rules
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import bearer
-from tests.intake_samples import SAMPLES, SECRETS
+from tests.client_support import bearer
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.intake_support import SAMPLES, SECRETS
 from tests.jobs_support import make_team
 from tests.privacy_support import post_export, wait_export
 from workers.restore import restore_repo

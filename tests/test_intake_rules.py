@@ -11,8 +11,8 @@ from app.extensions import db
 from app.models import AuditEvent
 from app.services import config_rules
 from app.services.config_presets import PRESETS
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 BASE = """! Last configuration change at {stamp}
 ! uptime is {uptime}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import csrf_from
+from tests.client_support import csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 
 def _page(client, project_id: str) -> str:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from app.storage.blobs import blob_path, photo_key
+from app.storage.objectstore import IntegrityError, ObjectNotFound, ObjectStore, ObjectStoreError
 from gitstore import init_bare_repo
-from workers.blobs import blob_path, photo_key
 from workers.git import GitCommandError, list_refs, run_git
 from workers.mirror import MAIN_REF, MirrorFormatError, read_manifest
-from workers.objectstore import IntegrityError, ObjectNotFound, ObjectStore, ObjectStoreError
 
 
 class RestoreError(Exception):
@@ -128,7 +128,7 @@ def restore_devices(team_slug: str | None = None, device_id: str | None = None,
 
     from app.extensions import db
     from app.models import Device, Team
-    from app.services.repos import repo_path
+    from app.services.gitstore_bridge import repo_path
     from workers.jobs import object_store
 
     out = out or sys.stdout
@@ -162,6 +162,16 @@ def restore_devices(team_slug: str | None = None, device_id: str | None = None,
                         report.problems.append(f"photo {sha} was never mirrored (not in the cache when mirrored)")
             except (RestoreError, GitCommandError, MirrorFormatError, ObjectStoreError) as exc:
                 report.problems.append(str(exc))
+            if report.restored:
+                # A restored repo is new to SQL: the reconciler rebuilds its index from git and
+                # records the recovery (the door's recording steps, without a user).
+                from app.services.reconcile import reconcile_device
+
+                try:
+                    reconcile_device(device, reason="restore", rebuild=True)
+                except Exception as exc:  # noqa: BLE001 - reported per device, like every other problem
+                    db.session.rollback()
+                    report.problems.append(f"reindex after restore failed: {exc}")
             if verify:
                 report.problems.extend(verify_repo(path, device.head_commit, manifest))
                 for sha in (manifest or {}).get("photos", []):

@@ -1,7 +1,8 @@
-"""The periodic schedule: re-mirror what lags, spread repo maintenance over the week, purge daily.
+"""The periodic schedule: reconcile git with SQL, re-mirror what lags, spread repo maintenance over
+the week, purge daily.
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
-once, for cron. Both only enqueue (through app.services.jobs), so they work with RQ or in-process.
+once, for cron. Both only enqueue (through app.services.job_queue), so they work with RQ or in-process.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import jobs
+from app.services import job_queue
+from app.services.reconcile import reconcile_recent
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
 PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
+RECONCILE_WINDOW = 3600  # s: each sweep reconciles repos whose refs changed within the last hour
 
 
 def sweep_mirrors() -> int:
@@ -38,7 +41,7 @@ def sweep_mirrors() -> int:
         ).order_by(Device.id)
     ).all()
     for device_id in ids:
-        jobs.enqueue("mirror_device", device_id)
+        job_queue.enqueue("mirror_device", device_id)
     db.session.commit()  # jobs go out after the commit
     if ids:
         log.info("sweep: %d device mirror(s) enqueued", len(ids))
@@ -64,8 +67,8 @@ def schedule_maintenance(limit: int | None = None) -> list[str]:
         .limit(size)
     ).all()
     for device_id in ids:
-        jobs.enqueue("maintain_device", device_id)
-        jobs.enqueue("check_device", device_id)
+        job_queue.enqueue("maintain_device", device_id)
+        job_queue.enqueue("check_device", device_id)
     db.session.commit()
     return list(ids)
 
@@ -74,13 +77,15 @@ def tick(now: float, state: dict[str, float]) -> None:
     """Run whatever is due; `state` remembers when each task last ran."""
     if now - state.get("sweep", -math.inf) >= SWEEP_INTERVAL:
         state["sweep"] = now
+        # Git is the truth: first repair what SQL missed (index, audit, mirror), then re-mirror.
+        reconcile_recent("sweep", RECONCILE_WINDOW)
         sweep_mirrors()
     if now - state.get("maintenance", -math.inf) >= MAINTENANCE_INTERVAL:
         state["maintenance"] = now
         schedule_maintenance()
     if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
         state["purge"] = now
-        jobs.enqueue("purge_accounts")
+        job_queue.enqueue("purge_accounts")
         db.session.commit()  # the job goes out after the commit
 
 

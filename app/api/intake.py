@@ -8,8 +8,8 @@ from typing import Any
 from flask import jsonify, request
 
 from app.api import bp
-from app.api.auth import api_user
-from app.api.common import iso, json_body, public_url
+from app.api.auth import api_actor, api_user
+from app.http.common import iso, json_body, public_url
 from app.services import intake
 
 # Where a collector may put the commit message of an upload, besides `?message=`.
@@ -27,7 +27,7 @@ def _with_urls(data: dict[str, Any]) -> dict[str, Any]:
 @bp.post("/projects/<project_id>/oxidized", endpoint="oxidized")
 def oxidized(project_id: str):  # type: ignore[no-untyped-def]
     # Always 200 on success, changed or not: Oxidized counts only 200 as a stored backup.
-    return jsonify(_with_urls(intake.oxidized(api_user(), project_id, json_body()))), 200
+    return jsonify(_with_urls(intake.oxidized(api_actor(), project_id, json_body()))), 200
 
 
 @bp.put("/projects/<project_id>/devices/by-name/<name>/configs/<path:config>", endpoint="upload_config")
@@ -35,7 +35,7 @@ def upload_config(project_id: str, name: str, config: str):  # type: ignore[no-u
     message = request.args.get("message")
     if message is None:
         message = request.headers.get(MESSAGE_HEADER)
-    data, changed = intake.upload(api_user(), project_id, name, config, request.get_data(cache=False), message)
+    data, changed = intake.upload(api_actor(), project_id, name, config, request.get_data(cache=False), message)
     return jsonify(_with_urls(data)), 201 if changed else 200
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import regex
-from flask import current_app
+from flask import current_app, g, has_app_context
 
 from app.extensions import db
 from app.models import Device, ProjectIntakeSettings
@@ -337,8 +337,21 @@ def load_settings(project_id: str) -> Settings:
 
 
 def ruleset_for(device: Device, settings: Settings | None = None) -> RuleSet:
-    settings = settings if settings is not None else load_settings(device.project_id)
-    return build_ruleset(settings, device.team_id, device_platform(device))
+    """The device's compiled rules; the saved ones are built once per app context (a request or a
+    job), so a batch import of many versions loads and compiles them once."""
+    if settings is not None:
+        return build_ruleset(settings, device.team_id, device_platform(device))
+    cache: dict[tuple[str, str | None], RuleSet] = g.setdefault("intake_rulesets", {}) if has_app_context() else {}
+    key = (device.id, device_platform(device))
+    if key not in cache:
+        cache[key] = build_ruleset(load_settings(device.project_id), device.team_id, key[1])
+    return cache[key]
+
+
+def forget_rulesets() -> None:
+    """Saved rules changed: later writes in this app context build them again."""
+    if has_app_context():
+        g.pop("intake_rulesets", None)
 
 
 def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Changes:
@@ -353,15 +366,6 @@ def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None
             changes.configs[name] = ruleset.transform(bytes(data))
     changes.noise = ruleset.noise
     return changes
-
-
-def apply_rules_to_all(device: Device, many: list[Changes]) -> None:
-    """`apply_rules` over the versions of a batch import, with one rule set."""
-    if not any(changes.configs for changes in many):
-        return
-    ruleset = ruleset_for(device)
-    for changes in many:
-        apply_rules(device, changes, ruleset)
 
 
 def push_scanner(device: Device) -> SecretScanner | None:

@@ -1,7 +1,8 @@
 """Intake: configs arriving from collectors, and the rules they pass on the way in.
 
-- The rules themselves run in `config_rules.apply_rules`, the one step every write path that
-  carries config content takes (so these doors, too, go through it by way of `versions.commit`).
+- The rules themselves run in `config_rules.apply_rules`, called by the one door's content step
+  (`device_door.prepare_content`), which every way in that carries configs passes through; these
+  two adapters reach it by way of `versions.commit`.
 - `oxidized(...)` and `upload(...)` are the two collector doors: a device named by the collector
   (found case-insensitively within the project, created when missing), one config, one version.
 - `get_rules` / `put_rules` / `preview` are the project's rule settings and their dry run.
@@ -21,8 +22,9 @@ from app.services import audit, config_rules, devices, versions
 from app.services.access import device_access, project_access
 from app.services.config_presets import PRESETS
 from app.services.config_rules import PLATFORM_AUTO, RuleSet, Settings, load_settings, ruleset_for
+from app.services.device_door import Actor, actor_of
 from app.services.errors import Conflict, NotFound, TooLarge, ValidationError
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import Changes, InvalidChange, validate_config_name
@@ -102,13 +104,14 @@ def put_rules(user: User, project_id: str, body: dict[str, Any]) -> dict[str, An
     if changes:
         audit.record(access.team.id, user, "update", "project_rules", project.id, changes)
     db.session.commit()
+    config_rules.forget_rulesets()
     return _rules_json(project, settings, True)
 
 
 # -- collectors ---------------------------------------------------------------------------------
 
 
-def _device_by_name(user: User, project: Project, access: TeamAccess, name: str) -> tuple[Device, TeamAccess]:
+def _device_by_name(actor: Actor, project: Project, access: TeamAccess, name: str) -> tuple[Device, TeamAccess]:
     """The project's device named `name` (case-insensitive; its slug also counts), created when
     missing. Creating needs the rights and plan room a device creation needs (403 / 402)."""
     wanted = name.strip()
@@ -126,11 +129,11 @@ def _device_by_name(user: User, project: Project, access: TeamAccess, name: str)
                        code="ambiguous_device")
     if found:
         return found[0], access
-    return devices.create_device(user, project.id, {"name": wanted})
+    return devices.create_device(actor, project.id, {"name": wanted})
 
 
 def _write_config(
-    user: User, project: Project, access: TeamAccess, name: str, config_name: str, data: bytes, message: str
+    actor: Actor, project: Project, access: TeamAccess, name: str, config_name: str, data: bytes, message: str
 ) -> tuple[Device, dict[str, Any], bool]:
     access.require("version.write")
     limit = current_app.config["INFRATRACE"].max_config_bytes
@@ -138,9 +141,8 @@ def _write_config(
         raise TooLarge(f"The config is larger than {limit} bytes.", field="config")
     if not data.strip():
         raise ValidationError("The config is empty; nothing was stored.", field="config", code="empty_config")
-    device, access = _device_by_name(user, project, access, name)
-    devices.ensure_writable(device)
-    result, changed = versions.commit(device, access, Changes(configs={config_name: data}), message)
+    device, access = _device_by_name(actor, project, access, name)
+    result, changed = versions.commit(device, access, Changes(configs={config_name: data}), message, actor=actor)
     return device, result, changed
 
 
@@ -157,13 +159,14 @@ def _text_field(body: dict[str, Any], key: str, required: bool = False, limit: i
     return value
 
 
-def oxidized(user: User, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def oxidized(who: User | Actor, project_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """What Oxidized's `http` output posts: one node's config as one version.
 
     `user` and `email` (the Oxidized user who triggered the run) are read and dropped: no name or
     email enters a repo; the author is the InfraTrace account the token belongs to.
     """
-    project, access = project_access(user, project_id)
+    actor = actor_of(who)
+    project, access = project_access(actor.user, project_id)
     access.require("version.write")
     check_fields(body, OXIDIZED_FIELDS)
     node = _text_field(body, "node", required=True, limit=MAX_NODE) or ""
@@ -175,15 +178,16 @@ def oxidized(user: User, project_id: str, body: dict[str, Any]) -> dict[str, Any
     except UnicodeEncodeError:
         raise ValidationError("'config' is not valid Unicode text.", field="config", code="invalid") from None
     settings = load_settings(project.id)
-    device, result, changed = _write_config(user, project, access, node, settings.config_name, data, message)
+    device, result, changed = _write_config(actor, project, access, node, settings.config_name, data, message)
     return {"device": device.id, "device_name": device.name, "commit": result["commit"], "changed": changed,
             "path": f"configs/{settings.config_name}"}
 
 
-def upload(user: User, project_id: str, name: str, config_name: str, data: bytes,
+def upload(who: User | Actor, project_id: str, name: str, config_name: str, data: bytes,
            message: str | None) -> tuple[dict[str, Any], bool]:
     """PUT .../devices/by-name/<name>/configs/<config>: the raw bytes as one version."""
-    project, access = project_access(user, project_id)
+    actor = actor_of(who)
+    project, access = project_access(actor.user, project_id)
     access.require("version.write")
     try:
         config_name = validate_config_name(config_name)
@@ -193,7 +197,7 @@ def upload(user: User, project_id: str, name: str, config_name: str, data: bytes
         raise ValidationError(f"The message must be at most {versions.MAX_MESSAGE} characters.", field="message",
                               code="too_long")
     message = (message or "").strip() or f"Upload configs/{config_name}"
-    device, result, changed = _write_config(user, project, access, name, config_name, data, message)
+    device, result, changed = _write_config(actor, project, access, name, config_name, data, message)
     return {"device": device.id, "device_name": device.name, **result}, changed
 
 

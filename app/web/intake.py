@@ -16,12 +16,12 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from app.extensions import db
+from app.http.errors import html_error
 from app.models import Device, User
 from app.services import access, config_rules, intake
 from app.services.config_presets import PRESETS
 from app.services.errors import ServiceError, ValidationError
 from app.services.permissions import role_allows
-from app.web.errors import html_error
 
 bp = Blueprint("intake", __name__)
 RULE_HELP = "One rule per line: `ignore: <regex>` or `strip: <regex>`; lines starting with # are comments."

@@ -14,11 +14,13 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Device, Membership, Project, Team, User
-from app.services import commit_index, repos, teams
+from app.services import commit_index, gitstore_bridge, teams
 from gitstore import DeviceRepo
 
 ROLES = ("viewer", "editor", "admin", "owner")
-__all__ = ["git_home", "server", "world"]
+PUSH_PSEUDONYM = "0123456789abcdef"
+# The editor's identity (see `world`): what `git commit` in these tests writes.
+PUSH_IDENTITY = (f"user-{PUSH_PSEUDONYM}", f"user-{PUSH_PSEUDONYM}@users.noreply.infratrace")
 
 
 @dataclass
@@ -46,15 +48,16 @@ def add_device(app, team_slug: str, project_slug: str, slug: str, user_id: str,
         db.session.add(row)
         db.session.flush()
         user = db.session.get(User, user_id)
-        path, _ = DeviceRepo.create(repos.repos_root(), row.id, device or {"name": slug}, repos.author_for(user))
-        row.repo_path = str(path.relative_to(repos.repos_root()))
+        path, _ = DeviceRepo.create(gitstore_bridge.repos_root(), row.id, device or {"name": slug},
+                                    gitstore_bridge.author_for(user))
+        row.repo_path = str(path.relative_to(gitstore_bridge.repos_root()))
         commit_index.sync_device(row)
         db.session.commit()
         return row.id
 
 
-@pytest.fixture
-def world(app, make_user, token_for) -> World:
+@pytest.fixture(name="world")
+def world_fixture(app, make_user, token_for) -> World:
     w = World()
     # Usernames are the role plus "1" ("admin" itself is a reserved username).
     for role in ROLES:
@@ -66,6 +69,11 @@ def world(app, make_user, token_for) -> World:
         for role in ("viewer", "editor", "admin"):
             db.session.add(Membership(team_id=access.team.id, user_id=w.users[role], role=role))
         teams.create_team(db.session.get(User, w.users["outsider"]), "Other")
+        db.session.commit()
+    with app.app_context():
+        # The git identity these tests commit with (PUSH_IDENTITY) is the editor's own pseudonym:
+        # a push may carry only the pusher's own identity.
+        db.session.get(User, w.users["editor"]).pseudonym = PUSH_PSEUDONYM
         db.session.commit()
     for name, user_id in w.users.items():
         w.tokens[name] = token_for(user_id, ("read", "write"))
@@ -92,18 +100,15 @@ class ThreadedServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
-def server(app):
+@pytest.fixture(name="server")
+def server_fixture(app):
     running = ThreadedServer(app)
     yield running
     running.stop()
 
 
-PUSH_IDENTITY = ("user-0123456789abcdef", "user-0123456789abcdef@users.noreply.infratrace")
-
-
-@pytest.fixture
-def git_home(tmp_path: Path) -> Path:
+@pytest.fixture(name="git_home")
+def git_home_fixture(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     return home
@@ -147,4 +152,4 @@ def repo_url(server: ThreadedServer, user: str, secret: str, team: str = "acme",
 
 def device_path(app, device_id: str) -> Path:
     with app.app_context():
-        return repos.repo_path(db.session.get(Device, device_id))
+        return gitstore_bridge.repo_path(db.session.get(Device, device_id))
