@@ -204,3 +204,13 @@ def test_put_upload_too_large(world, app):
     limit = app.config["INFRATRACE"].max_config_bytes
     url = f"/api/v1/projects/{world.project_id}/devices/by-name/big/configs/running-config"
     assert_error(world.client.put(url, data=b"x" * (limit + 1), headers=world.headers["editor"]), 413)
+
+
+def test_failed_basic_logins_are_rate_limited_like_the_login_form(world, editor):
+    url = f"/api/v1/projects/{world.project_id}/oxidized"
+    body, headers = oxidized_request("the-editor", "itr_not-a-token", node="sw1", config=IOS)
+    statuses = [world.client.post(url, data=body, headers=headers).status_code for _ in range(8)]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    limited = world.client.post(url, data=body, headers=headers)
+    assert_error(limited, 429, "rate_limited")
+    assert int(limited.headers["Retry-After"]) >= 1

@@ -43,7 +43,9 @@ def authenticate() -> None:
             caller = basic_token_auth(auth.username if auth else "", auth.password if auth else "")
         except GitAuthError as exc:
             if exc.status == 429:
-                raise RateLimited(exc.message, extra={"retry_after": exc.retry_after}) from None
+                limited = RateLimited(exc.message)
+                limited.headers = {"Retry-After": str(exc.retry_after or 60)}  # type: ignore[attr-defined]
+                raise limited from None
             raise Unauthorized("HTTP Basic needs your InfraTrace username and a personal access token.",
                                code="invalid_token") from None
         g.api_user = caller.user
