@@ -200,10 +200,13 @@ def test_put_upload_creates_device_and_answers_201_then_200(world, editor):
     assert_error(world.client.put(url, data=b"y\n", headers=world.headers["viewer"]), 403)
 
 
-def test_put_upload_too_large(world, app):
+def test_too_large_configs_are_413_on_both_doors(world, app, editor):
     limit = app.config["INFRATRACE"].max_config_bytes
     url = f"/api/v1/projects/{world.project_id}/devices/by-name/big/configs/running-config"
     assert_error(world.client.put(url, data=b"x" * (limit + 1), headers=world.headers["editor"]), 413)
+    assert_error(_post(world, editor, "big", "\u00e9" * (limit // 2 + 1)), 413)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Device.id)).where(Device.name == "big")) == 0
 
 
 def test_failed_basic_logins_are_rate_limited_like_the_login_form(world, editor):
