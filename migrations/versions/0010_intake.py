@@ -1,7 +1,7 @@
 """intake: per-project noise rules, presets and redaction settings
 
 Revision ID: 0010_intake
-Revises: 0010_door
+Revises: 0015_search
 Create Date: 2026-11-30 02:20:00
 
 Projects that exist before this revision keep today's behaviour (no redaction, no noise rules):
@@ -14,7 +14,7 @@ import app.models.base
 
 
 revision = '0010_intake'
-down_revision = '0010_door'
+down_revision = '0015_search'
 branch_labels = None
 depends_on = None
 
