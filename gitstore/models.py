@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -31,6 +32,10 @@ class Changes:
     configs: dict[str, bytes | None] = field(default_factory=dict)
     ports: list[dict] | None = None
     photos: list[dict] | None = None
+    # "Is this change only noise?": (stored path, old bytes, new bytes) -> bool. When every entry
+    # the write changes is a config whose change this calls noise, no version is made. The rules
+    # behind it (a project's `ignore` rules) live above gitstore; gitstore only asks.
+    noise: Callable[[str, bytes, bytes], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

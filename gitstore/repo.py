@@ -8,7 +8,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,6 +85,22 @@ def _tz(minutes: int) -> bytes:
     sign = b"-" if minutes < 0 else b"+"
     hours, mins = divmod(abs(minutes), 60)
     return b"%s%02d%02d" % (sign, hours, mins)
+
+
+# A write's "is this change only noise?" predicate (see Changes.noise).
+Noise = Callable[[str, bytes, bytes], bool]
+
+
+def _only_noise(touched: list[Touched], read: Callable[[object], bytes], noise: Noise | None) -> bool:
+    """True when every entry a write changed is a config file, there before and after, whose
+    change `noise` calls noise: then the write makes no version (the lines stay as they were)."""
+    if noise is None or not touched:
+        return False
+    for entry in touched:
+        if (not entry.path.startswith(CONFIGS_DIR + "/") or entry.old_id is None or entry.new_data is None
+                or not noise(entry.path, read(entry.old_id), entry.new_data)):
+            return False
+    return True
 
 
 def _utc(timestamp: int) -> datetime:
@@ -265,7 +281,8 @@ class DeviceRepo(TagsMixin):
         With `expected_parent` (a full commit id), ConflictError(current head) unless main
         still points there.
         Without it, the write is built on the head read under the lock, so none is ever lost.
-        A write that leaves the tree as it is makes no commit (`changed=False`).
+        A write that leaves the tree as it is makes no commit (`changed=False`), and so does one
+        whose every change `changes.noise` calls noise (see `_only_noise`).
         """
         text = clean_message(message)
         now = int(time.time())
@@ -282,7 +299,9 @@ class DeviceRepo(TagsMixin):
             old_tree = parent.tree if parent else None
             touched: list[Touched] = []
             tree_id = _apply(self.raw, old_tree, edits, touched)
-            if parent is not None and tree_id == old_tree.id:
+            if parent is not None and (
+                tree_id == old_tree.id or _only_noise(touched, lambda oid: self.raw[oid].data, changes.noise)
+            ):
                 return CommitResult(
                     current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
                     _utc(parent.author.time), [],
@@ -307,7 +326,8 @@ class DeviceRepo(TagsMixin):
 
         Everything is validated, and every object built, before anything is written: an invalid
         version (InvalidChange with its field as `versions[i].<field>`) leaves the repo as it was.
-        Versions that change nothing are skipped. The new objects go into ONE pack file; then one
+        Versions that change nothing (or only what their `changes.noise` calls noise) are
+        skipped. The new objects go into ONE pack file; then one
         filesystem barrier, one compare-and-swap move of main to the last commit (against
         `expected_parent`, or the head read under the lock), and one barrier more.
         """
@@ -320,7 +340,7 @@ class DeviceRepo(TagsMixin):
                 person = version.author or author
                 signature(person, when)  # validates the name and email
                 prepared.append((text, when, version.author_offset, _edits(version.changes),
-                                 f"{person.name} <{person.email}>".encode()))
+                                 f"{person.name} <{person.email}>".encode(), version.changes.noise))
             except InvalidChange as exc:
                 raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
         if expected_parent is not None and not isinstance(expected_parent, str):
@@ -342,17 +362,24 @@ class DeviceRepo(TagsMixin):
             def add_tree(body: bytes) -> bytes:
                 return pack.add(OBJ_TREE, body)
 
+            def read_blob(oid: object) -> bytes:
+                raw_id = oid.raw if isinstance(oid, pygit2.Oid) else oid
+                return blobs[raw_id] if raw_id in blobs else self.raw[pygit2.Oid(raw=raw_id)].data
+
             head_raw = pygit2.Oid(hex=current).raw if current else None
             tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
             built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
             skipped: list[int] = []
-            for index, (text, when, offset, edits, author_line) in enumerate(prepared):
+            for index, (text, when, offset, edits, author_line, noise) in enumerate(prepared):
                 before = tree.write(add_tree)
                 touched: list[Touched] = []
                 try:
                     tree.edit(self.raw, edits, add_blob, touched)
                 except InvalidChange as exc:
                     raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
+                if head_raw is not None and _only_noise(touched, read_blob, noise):
+                    # Put back what was there: the version is skipped as if it changed nothing.
+                    tree.edit(self.raw, {t.path: read_blob(t.old_id) for t in touched}, add_blob, [])
                 after = tree.write(add_tree)
                 if head_raw is not None and after == before:
                     skipped.append(index)

@@ -11,6 +11,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     compliance,
     devices,
     errors,
+    intake,
     networks,
     openapi,
     photos,

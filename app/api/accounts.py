@@ -97,5 +97,6 @@ def me():  # type: ignore[no-untyped-def]
             "job_title": user.job_title,
             "created_at": iso(user.created_at),
             "teams": [{"slug": team.slug, "name": team.name, "role": role} for team, role in teams.user_teams(user)],
+            **accounts.git_identity(user),
         }
     )

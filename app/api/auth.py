@@ -11,12 +11,17 @@ from app.api import bp
 from app.models import User
 from app.services import auth_limits
 from app.services.device_door import Actor
-from app.services.errors import BadRequest, Forbidden, Unauthorized
+from app.services.errors import BadRequest, Forbidden, RateLimited, Unauthorized
+from app.services.git_access import GitAuthError
+from app.services.git_access import authenticate as basic_token_auth
 from app.services.tokens import user_for_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Endpoints that authenticate on their own (HTTP Basic) or are public.
 PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
+# Collector endpoints also take HTTP Basic with username + personal access token (what Oxidized's
+# http output and `curl -u` send); failures count in the log-in rate-limit buckets, as for git.
+BASIC_ENDPOINTS = {"api.oxidized", "api.upload_config"}
 
 
 def via_session() -> bool:
@@ -41,6 +46,19 @@ def authenticate() -> None:
             raise Unauthorized("The token is invalid, expired or revoked.", code="invalid_token")
         g.api_user, token = found
         g.api_scopes = tuple(token.scope_list)
+    elif scheme.lower() == "basic" and request.endpoint in BASIC_ENDPOINTS:
+        auth = request.authorization
+        try:
+            caller = basic_token_auth(auth.username if auth else "", auth.password if auth else "")
+        except GitAuthError as exc:
+            if exc.status == 429:
+                limited = RateLimited(exc.message)
+                limited.headers = {"Retry-After": str(exc.retry_after or 60)}  # type: ignore[attr-defined]
+                raise limited from None
+            raise Unauthorized("HTTP Basic needs your InfraTrace username and a personal access token.",
+                               code="invalid_token") from None
+        g.api_user = caller.user
+        g.api_scopes = tuple(caller.scopes)
     elif header:
         raise Unauthorized("Use 'Authorization: Bearer <token>' with a personal access token.")
     elif current_user.is_authenticated:

@@ -14,10 +14,84 @@ from flask import jsonify
 
 from app.api import bp
 from app.models import DEVICE_STATUSES, PROJECT_STATUSES, TASK_STATUSES
+from app.services import devices, intake, versions
+from app.services.config_presets import PRESETS
+from app.services.config_rules import NOISE_MODES, PLATFORM_AUTO, RULE_KINDS
 
 STRING = {"type": "string"}
 NULLABLE_STRING = {"type": "string", "nullable": True}
 LIST_PARAMS = ["limit", "cursor"]
+CONFIG_MAP = {"type": "object", "additionalProperties": {"type": "string", "nullable": True}}
+
+
+def from_fields(fields: Any, specs: dict[str, Any], required: tuple[str, ...] = (),
+                description: str | None = None) -> dict[str, Any]:
+    """An input schema whose properties are exactly the field set the service validates with.
+
+    `fields` is the set the service passes to `check_fields`; `specs` says what each one is. A field
+    the validator accepts but `specs` does not describe fails here, at import, so the document can
+    never again leave out a field the API takes (as it once left out `configs_base64`).
+    """
+    missing = sorted(set(fields) - set(specs))
+    if missing:
+        raise KeyError(f"OpenAPI: no description of the accepted field(s) {missing}")
+    schema: dict[str, Any] = {"type": "object", "additionalProperties": False,
+                              "properties": {name: specs[name] for name in sorted(fields)}}
+    if required:
+        schema["required"] = list(required)
+    if description:
+        schema["description"] = description
+    return schema
+
+
+VERSION_SPECS: dict[str, Any] = {
+    "message": STRING,
+    "configs": {**CONFIG_MAP, "description": "name -> text (stored as UTF-8 bytes exactly); null removes"},
+    "configs_base64": {**CONFIG_MAP, "description": "name -> base64 of any bytes; null removes"},
+    "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
+    "parent": {"type": "string", "description": "expected head; 409 if it moved"},
+    "author_time": {"type": "string", "format": "date-time", "description": "RFC 3339 with an offset"},
+    "versions": {"type": "array", "maxItems": versions.MAX_IMPORT_VERSIONS,
+                 "items": {"$ref": "#/components/schemas/ImportVersion"}},
+}
+DEVICE_SPECS: dict[str, Any] = {
+    "name": {"type": "string", "maxLength": 100},
+    "slug": {"type": "string", "maxLength": 64, "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"},
+    "vendor": {"type": "string", "maxLength": 100},
+    "model": {"type": "string", "maxLength": 100},
+    "serial": {"type": "string", "maxLength": 100},
+    "management_ip": {"type": "string", "nullable": True, "description": "the primary management address"},
+    "management_ips": {"type": "array", "items": STRING, "maxItems": 16},
+    "location": {"type": "string", "maxLength": 200},
+    "status": {"type": "string", "enum": list(DEVICE_STATUSES)},
+    "custom_fields": {"type": "object", "additionalProperties": True,
+                      "description": "name -> string, number, boolean or null; `platform` picks the intake "
+                                     "presets (" + ", ".join(PRESETS) + ")"},
+    "archived": {"type": "boolean", "description": "PATCH only: archive or unarchive"},
+    "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50},
+             "description": "labels for filtering lists: letters, digits, '.', '_', ':', '-'; stored lower-case"},
+}
+RULE = {"type": "object", "additionalProperties": False, "required": ["kind", "pattern"], "properties": {
+    "kind": {"type": "string", "enum": list(RULE_KINDS)},
+    "pattern": {"type": "string", "maxLength": 500, "description": "a regular expression matched against one line"},
+    "description": {"type": "string", "maxLength": 200},
+}}
+RULES_SPECS: dict[str, Any] = {
+    "config_name": {"type": "string", "description": "Oxidized posts become configs/<config_name>"},
+    "platform": {"type": "string", "enum": [PLATFORM_AUTO, *PRESETS]},
+    "noise_presets": {"type": "string", "enum": list(NOISE_MODES)},
+    "redaction": {"type": "boolean", "description": "replace secrets by keyed-hash placeholders (one-way)"},
+    "rules": {"type": "array", "maxItems": 100, "items": RULE},
+    "device_id": {"type": "string", "description": "the device whose stored history the rules run over"},
+    "limit": {"type": "integer", "minimum": 1, "maximum": intake.MAX_PREVIEW_VERSIONS,
+              "description": "the newest N versions (default 100)"},
+}
+OXIDIZED_SPECS: dict[str, Any] = {
+    "msg": NULLABLE_STRING, "user": {"type": "string", "nullable": True, "description": "read and dropped"},
+    "email": {"type": "string", "nullable": True, "description": "read and dropped"},
+    "group": NULLABLE_STRING, "node": {"type": "string", "maxLength": 100, "description": "the device name"},
+    "config": STRING,
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -100,21 +174,7 @@ SCHEMAS: dict[str, Any] = {
             "metadata": {"type": "object", "additionalProperties": True},
         },
     },
-    "DeviceInput": {
-        "type": "object",
-        "properties": {
-            "name": {"type": "string", "maxLength": 100},
-            "vendor": {"type": "string", "maxLength": 100},
-            "model": {"type": "string", "maxLength": 100},
-            "serial": {"type": "string", "maxLength": 100},
-            "management_ip": STRING,
-            "location": {"type": "string", "maxLength": 200},
-            "status": {"type": "string", "enum": list(DEVICE_STATUSES)},
-            "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50},
-                     "description": "labels for filtering lists: letters, digits, '.', '_', ':', '-'; stored "
-                                    "lower-case"},
-        },
-    },
+    "DeviceInput": from_fields(devices.UPDATE_FIELDS, DEVICE_SPECS),
     "Vlan": {
         "type": "object",
         "additionalProperties": False,
@@ -152,37 +212,15 @@ SCHEMAS: dict[str, Any] = {
     },
     "CommentInput": {"type": "object", "additionalProperties": False, "required": ["body"],
                      "properties": {"body": STRING}},
-    "VersionInput": {
-        "type": "object",
-        "required": ["message"],
-        "properties": {
-            "message": STRING,
-            "configs": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
-            "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
-            "parent": STRING,
-        },
-    },
-    "ImportInput": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["versions"],
-        "properties": {
-            "versions": {"type": "array", "maxItems": 1000, "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["message"],
-                "properties": {
-                    "message": STRING,
-                    "configs": {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
-                    "configs_base64": {"type": "object",
-                                       "additionalProperties": {"type": "string", "nullable": True}},
-                    "ports": {"type": "array", "items": {"$ref": "#/components/schemas/Object"}},
-                    "author_time": {"type": "string", "format": "date-time"},
-                },
-            }},
-            "parent": STRING,
-        },
-    },
+    "VersionInput": from_fields(versions.WRITE_FIELDS, VERSION_SPECS, required=("message",)),
+    "ImportInput": from_fields(versions.IMPORT_FIELDS, VERSION_SPECS, required=("versions",)),
+    "ImportVersion": from_fields(versions.IMPORT_VERSION_FIELDS, VERSION_SPECS, required=("message",)),
+    "RulesInput": from_fields(intake.SETTINGS_FIELDS, RULES_SPECS),
+    "PreviewInput": from_fields(intake.PREVIEW_FIELDS, RULES_SPECS, required=("device_id",)),
+    "OxidizedInput": from_fields(intake.OXIDIZED_FIELDS, OXIDIZED_SPECS, required=("node", "config"),
+                                 description="Exactly what Oxidized's `http` output posts (JSON, HTTP Basic "
+                                             "with username + token)"),
+    "RawConfig": {"type": "string", "format": "binary", "description": "the config's raw bytes"},
     "TagInput": {"type": "object", "required": ["name", "rev"],
                  "properties": {"name": STRING, "rev": STRING, "message": STRING}},
     "PhotoInput": {
@@ -221,6 +259,7 @@ QUERY_PARAMS: dict[str, dict[str, Any]] = {
     "ignore_ws": {"description": "true: ignore all whitespace", "schema": {"type": "boolean"}},
     "ignore_eol": {"description": "true: CRLF and LF line ends compare equal", "schema": {"type": "boolean"}},
     "parent": {"description": "expected head; 409 if it moved", "schema": STRING},
+    "message": {"description": "the version's message (or the X-InfraTrace-Message header)", "schema": STRING},
     "kind": {"description": "all, names, config, address, vlan or changes", "schema": STRING},
     "regex": {"description": "q is a regular expression", "schema": {"type": "boolean"}},
     "absent": {"description": "devices whose config has no line matching q", "schema": {"type": "boolean"}},
@@ -361,6 +400,18 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     ("get", "/api/v1/devices/{device_id}/tags", "Named versions", "versions", None, 200, []),
     ("delete", "/api/v1/devices/{device_id}/tags/{name}", "Delete a named version (admin)", "versions", None, 204,
      []),
+    # intake (collectors)
+    ("post", "/api/v1/projects/{project_id}/oxidized", "Oxidized's http output: one node's config (200 whether "
+     "or not it changed)", "intake", "OxidizedInput", 200, []),
+    ("put", "/api/v1/projects/{project_id}/devices/by-name/{name}/configs/{config}", "Upload one config's raw "
+     "bytes (201 new version, 200 unchanged); the device is created when missing", "intake", "RawConfig", 201,
+     ["message"]),
+    ("get", "/api/v1/projects/{project_id}/rules", "Noise rules, presets and redaction settings", "intake", None,
+     200, []),
+    ("put", "/api/v1/projects/{project_id}/rules", "Save noise rules and redaction settings (admin; audited)",
+     "intake", "RulesInput", 200, []),
+    ("post", "/api/v1/projects/{project_id}/rules/preview", "Run rules over a device's stored history without "
+     "saving", "intake", "PreviewInput", 200, []),
     ("post", "/api/v1/devices/{device_id}/archive", "Archive: history stays, writes answer 409", "devices", None,
      200, []),
     ("post", "/api/v1/devices/{device_id}/unarchive", "Make an archived device writable again", "devices", None,
@@ -429,13 +480,17 @@ def _operation(method: str, path: str, summary: str, tag: str, schema: str | Non
         "responses": responses,
     }
     if schema:
-        content_type = "multipart/form-data" if schema == "PhotoInput" else "application/json"
+        content_type = {"PhotoInput": "multipart/form-data", "RawConfig": "application/octet-stream"}.get(
+            schema, "application/json")
         op["requestBody"] = {"required": True, "content": {
             content_type: {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
     if path == "/api/v1/openapi.json":
         op["security"] = []
     elif path == "/api/v1/tokens" and method == "post":
         op["security"] = [{"basicAuth": []}]
+    elif tag == "intake" and schema in ("OxidizedInput", "RawConfig"):
+        # username + personal access token, as Oxidized and `curl -u` send them; Bearer works too.
+        op["security"] = [{"basicAuth": []}, {"bearerAuth": []}]
     return op
 
 

@@ -36,6 +36,7 @@ from gitstore import (  # noqa: E402
     validate_ports,
     validate_tag_name,
 )
+from gitstore.secrets import SecretScanner  # noqa: E402
 
 MAIN_REF = "refs/heads/main"
 TAG_PREFIX = "refs/tags/"
@@ -72,6 +73,9 @@ class Limits:
     # sha256s of the photo blobs uploaded to the device's team; None: photo references unchecked
     # (only when the door gave no list, i.e. never for a push through the service).
     team_photos: frozenset[str] | None = None
+    # The project's secret patterns (None when it does not redact): a pushed config holding a
+    # value they match is refused, since a push cannot be redacted without rewriting its commits.
+    secrets: SecretScanner | None = None
 
 
 @dataclass
@@ -329,8 +333,21 @@ class Checker:
             except InvalidChange as exc:
                 self.errors.append(f"{where}: {path}: {exc.message}")
                 continue
-            if self._check_size(where, path, entry.id):
+            if self._check_size(where, path, entry.id) and self._check_secrets(where, path, entry.id):
                 self._good_blobs.add(key)
+
+    def _check_secrets(self, where: str, path: str, oid: pygit2.Oid) -> bool:
+        if self.limits.secrets is None:
+            return True
+        hits = list(self.limits.secrets.hits(self.repo[oid].data))
+        for hit in hits[:MAX_REPORTED]:
+            # Never echo the value: the refusal is printed on the pusher's terminal and in CI logs.
+            self.errors.append(
+                f"{where}: {path}:{hit.line}: holds a secret ({hit.kind}); this project keeps secrets out of "
+                "its history: replace the value with its <redacted:...> placeholder (as the API stores it), "
+                "commit and push again"
+            )
+        return not hits
 
 
 def _history_photos(repo: pygit2.Repository) -> set[str]:
@@ -395,8 +412,10 @@ def main() -> int:
             pusher_pseudonym=env.get("INFRATRACE_PUSHER_PSEUDONYM", ""),
             pusher_email=env.get("INFRATRACE_PUSHER_EMAIL", ""),
             team_photos=_team_photos(env.get("INFRATRACE_PHOTO_ALLOWLIST")),
+            secrets=SecretScanner.from_json(env["INFRATRACE_SECRET_PATTERNS"])
+            if env.get("INFRATRACE_SECRET_PATTERNS") else None,
         )
-    except (KeyError, ValueError, OSError):
+    except (KeyError, ValueError, TypeError, OSError):
         print("InfraTrace: push refused: the push check is not configured", file=sys.stderr)
         return 1
     updates = parse_updates(sys.stdin.read().splitlines())

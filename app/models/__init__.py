@@ -22,6 +22,7 @@ from app.models.fleet import (
     ComplianceRule,
     ConfigText,
 )
+from app.models.intake import ProjectIntakeSettings
 from app.models.integrations import (
     DELIVERY_STATUSES,
     WATCH_MODES,
@@ -79,6 +80,7 @@ __all__ = [
     "DeviceTag",
     "Network",
     "Project",
+    "ProjectIntakeSettings",
     "Task",
     "TaskComment",
     "Vlan",

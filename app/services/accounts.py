@@ -209,3 +209,15 @@ def _rounds() -> int:
 
 def count_users() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
+
+
+def git_identity(user: User) -> dict[str, object]:
+    """The pseudonym every commit a user pushes must carry, and the exact lines that set it.
+
+    Device history is pseudonymous: a push whose author or committer is anything else is refused.
+    """
+    name, email = user.author_name, user.author_email
+    return {
+        "git_identity": {"name": name, "email": email},
+        "git_config": [f"git config user.name {name}", f"git config user.email {email}"],
+    }

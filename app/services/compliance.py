@@ -7,8 +7,8 @@ Three kinds of rule, each a regular expression matched against config lines:
   set, that holds a line matching it) holds a line matching `pattern` — e.g. every `interface` block
   with `switchport mode access` has `spanning-tree portfast`. Blocks come from hier_config.
 
-A rule applies to devices by project (or the whole team), platform, tag (the device's custom field
-`tags`) and name pattern (shell-style). Results are kept per version, so a device's compliance can
+A rule applies to devices by project (or the whole team), platform, tag and name pattern
+(shell-style). Results are kept per version, so a device's compliance can
 be followed over its history; the newest evaluation of each device is marked `current`.
 """
 
@@ -26,7 +26,16 @@ from hier_config import HConfig, Platform
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import COMPLIANCE_KINDS, ComplianceResult, ComplianceRule, ConfigText, Device, Project, User
+from app.models import (
+    COMPLIANCE_KINDS,
+    ComplianceResult,
+    ComplianceRule,
+    ConfigText,
+    Device,
+    DeviceTag,
+    Project,
+    User,
+)
 from app.services import audit, config_blocks, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
@@ -189,15 +198,19 @@ def _reevaluate(team_id: str, project_id: str | None) -> None:
 # -- evaluation ---------------------------------------------------------------------------------
 
 
+def platform_hint(device: Device) -> str:
+    """The device's own platform word: the `platform` custom field the intake presets use too."""
+    value = (device.custom_fields or {}).get("platform")
+    return value if isinstance(value, str) else ""
+
+
 def device_platform(device: Device, text: str = "") -> Platform:
-    return config_blocks.platform_for(getattr(device, "platform", None), device.vendor, device.model, text=text)
+    return config_blocks.platform_for(platform_hint(device), device.vendor, device.model, text=text)
 
 
-def _device_tags(device: Device) -> set[str]:
-    tags = (device.custom_fields or {}).get("tags", [])
-    if isinstance(tags, str):
-        tags = tags.split(",")
-    return {str(t).strip().lower() for t in tags if str(t).strip()} if isinstance(tags, list | str) else set()
+def device_tags(device: Device) -> set[str]:
+    """The device's tags (lower-case), as the device list filters them."""
+    return {tag.lower() for tag in db.session.scalars(select(DeviceTag.tag).where(DeviceTag.device_id == device.id))}
 
 
 def applies(rule: ComplianceRule, device: Device, platform: Platform) -> bool:
@@ -206,9 +219,9 @@ def applies(rule: ComplianceRule, device: Device, platform: Platform) -> bool:
     if rule.project_id and rule.project_id != device.project_id:
         return False
     if rule.platform and rule.platform.lower() not in (config_blocks.PLATFORM_NAMES[platform],
-                                                       str(getattr(device, "platform", "") or "").lower()):
+                                                       platform_hint(device).lower()):
         return False
-    if rule.tag and rule.tag.lower() not in _device_tags(device):
+    if rule.tag and rule.tag.lower() not in device_tags(device):
         return False
     return not (rule.name_pattern and not fnmatch.fnmatchcase(device.name.lower(), rule.name_pattern.lower()))
 

@@ -173,15 +173,14 @@ def _scoped(access: TeamAccess, filters: Filters):  # type: ignore[no-untyped-de
         stmt = stmt.where(ConfigText.path == path)
     if filters.platform:
         like = "%" + _like_escape(filters.platform) + "%"
-        columns = [Device.vendor.ilike(like, escape="\\"), Device.model.ilike(like, escape="\\")]
-        if hasattr(Device, "platform"):
-            columns.append(Device.platform.ilike(like, escape="\\"))
-        stmt = stmt.where(or_(*columns))
+        # The platform custom field (intake's preset choice) is matched on the JSON text: a superset.
+        stmt = stmt.where(or_(Device.vendor.ilike(like, escape="\\"), Device.model.ilike(like, escape="\\"),
+                              cast(Device.custom_fields, String).ilike(like, escape="\\")))
     return stmt
 
 
 def _device_ok(device: Device, filters: Filters) -> bool:
-    if filters.tag and filters.tag.lower() not in compliance._device_tags(device):
+    if filters.tag and filters.tag.lower() not in compliance.device_tags(device):
         return False
     return True
 
@@ -373,7 +372,7 @@ def _search_at(access: TeamAccess, pattern: regex.Pattern[str], absent: bool, fi
     for device in db.session.scalars(stmt.order_by(Device.name, Device.id)):
         if not _device_ok(device, filters) or (filters.platform and filters.platform.lower() not in
                                                f"{device.vendor} {device.model} "
-                                               f"{getattr(device, 'platform', '') or ''}".lower()):
+                                               f"{compliance.platform_hint(device)}".lower()):
             continue
         sha = db.session.scalar(select(CommitRecord.sha).where(
             CommitRecord.device_id == device.id, CommitRecord.created_at <= at)

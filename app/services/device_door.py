@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Device, TeamPhoto, User
-from app.services import audit, commit_index, faults, job_queue, notifications, plans
+from app.services import audit, commit_index, config_rules, faults, job_queue, notifications, plans
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
 from app.services.gitstore_bridge import locked_repo, repo_path
 from app.services.permissions import ACTION_MIN_ROLE, role_allows
@@ -199,7 +199,11 @@ def admit(actor: Actor, device: Device, access: TeamAccess, kind: str, action: s
 
 
 def prepare_content(device: Device, access: TeamAccess, changes: Changes) -> Changes:
-    """CONTENT_STEPS, then the checks gitstore cannot make (it knows no teams)."""
+    """The project's noise rules and redaction, CONTENT_STEPS, then the checks gitstore cannot
+    make (it knows no teams)."""
+    # Strip, redact, and hand gitstore the `ignore` test (changes.noise): before the lock, so no
+    # secret value ever reaches git, SQL or a mirror.
+    changes = config_rules.apply_rules(device, changes)
     for step in CONTENT_STEPS:
         changes = step(device, access, changes)
     if changes.photos is not None:
@@ -449,6 +453,10 @@ def push_rules(actor: Actor, device: Device, access: TeamAccess, max_file_bytes:
         "INFRATRACE_PUSHER_EMAIL": user.author_email,
         "INFRATRACE_PHOTO_ALLOWLIST": allowlist,
     }
+    # The project's redaction patterns: a pushed config holding a value they match is refused.
+    scanner = config_rules.push_scanner(device)
+    if scanner is not None:
+        env["INFRATRACE_SECRET_PATTERNS"] = scanner.to_json()
     return PushRules(env, allowlist)
 
 

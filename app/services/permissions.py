@@ -37,6 +37,8 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "tag.delete": "admin",
     # change notifications
     "webhook.manage": "admin",
+    # intake: a project's noise rules and redaction (turning redaction off is an admin's call)
+    "intake.rules": "admin",
 }
 
 

@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
         devices,
         editing,
         fleet,
+        intake,
         inventory,
         notifications,
         photos,
@@ -24,7 +25,7 @@ def register_web(app: Flask) -> None:
     )
 
     for module in (auth, account, privacy, dashboard, teams, devices, editing, inventory, fleet, photos,
-                   notifications, security):
+                   notifications, security, intake):
         app.register_blueprint(module.bp)
 
     @app.context_processor

@@ -1,14 +1,14 @@
 """Fleet-sized device lists and history filters: device tags, sort indexes, history indexes
 
 Revision ID: 0012_pages
-Revises: 0015_search
+Revises: 0010_intake
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0012_pages'
-down_revision = '0015_search'
+down_revision = '0010_intake'
 branch_labels = None
 depends_on = None
 
