@@ -48,6 +48,9 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.session_protection = "basic"
+    # Sensitive actions (billing) want a password login in this session, not a remembered one.
+    login_manager.refresh_view = "auth.login"
+    login_manager.needs_refresh_message = "Please log in again to confirm it is you."
 
     from app.services.accounts import load_session_user
 

@@ -119,6 +119,19 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_billing_sync(args: argparse.Namespace, config: Config) -> int:
+    if not config.stripe_secret_key:
+        print("STRIPE_SECRET_KEY is not set: billing is off, every team is unlimited.", file=sys.stderr)
+        return 2
+    from app.services.billing import reconcile
+
+    with _in_app(config):
+        summary = reconcile()
+    print(f"Billing sync: {summary['teams']} paying team(s) re-read from Stripe, "
+          f"{summary['repaired']} repaired, {summary['failed']} failed.")
+    return 1 if summary["failed"] else 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -160,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
                    ).set_defaults(func=cmd_purge)
+    sub.add_parser("billing-sync", help="re-read every paying team's subscription from Stripe, repair local state"
+                   ).set_defaults(func=cmd_billing_sync)
     return parser
 
 

@@ -16,12 +16,18 @@ from app.services.validation import check_fields
 
 def team_json(access: TeamAccess) -> dict[str, object]:
     team = access.team
+    used = plans.usage(team)
     return {
         "id": team.id,
         "slug": team.slug,
         "name": team.name,
-        "plan": team.plan,
+        # The plan whose limits apply now ("unlimited" when billing is off), its limits (null =
+        # unlimited) and what the team uses; `subscription_status` is Stripe's word, when billed.
+        "plan": plans.effective_plan(team),
         "limits": plans.limits_for(team),
+        "usage": {"devices": used.devices, "members": used.members},
+        "billing_enabled": plans.billing_enabled(),
+        "subscription_status": team.subscription_status,
         "role": access.role,
         "created_at": iso(team.created_at),
         "web_url": public_url(f"/teams/{team.slug}"),

@@ -11,6 +11,7 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.billing import CheckoutAttempt, StripeEvent
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -29,7 +30,9 @@ from app.models.versions import CommitPath, CommitRecord
 __all__ = [
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
+    "CheckoutAttempt",
     "DataExport",
+    "StripeEvent",
     "PROJECT_STATUSES",
     "ROLES",
     "TASK_STATUSES",

@@ -194,9 +194,11 @@ def accept_invitation(user: User, secret: str) -> Membership:
     existing = db.session.scalar(
         select(Membership).where(Membership.team_id == invitation.team_id, Membership.user_id == user.id)
     )
-    invitation.accepted_at = utcnow()
     if existing:
+        invitation.accepted_at = utcnow()
         return existing
+    plans.check_can_add_member(invitation.team, accepting_invitation=True)
+    invitation.accepted_at = utcnow()
     membership = Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role)
     db.session.add(membership)
     db.session.flush()

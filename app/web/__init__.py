@@ -10,9 +10,9 @@ from app.api.errors import register_app_handlers
 
 def register_web(app: Flask) -> None:
     from app import githttp
-    from app.web import account, auth, dashboard, devices, inventory, photos, preferences, privacy, teams
+    from app.web import account, auth, billing, dashboard, devices, inventory, photos, preferences, privacy, teams
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, photos):
         app.register_blueprint(module.bp)
     githttp.init_app(app)
     register_app_handlers(app)
@@ -22,9 +22,13 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
+        from app.services.billing import payment_problem_teams
+
         teams_nav = user_teams(current_user) if current_user.is_authenticated else []
         return {
             "nav_teams": teams_nav,
+            # Owners see a banner on every page while a team's payment has failed.
+            "payment_problems": payment_problem_teams(current_user) if current_user.is_authenticated else [],
             "dev_mode": not config.mail_url,
             **preferences.current(),
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_fresh, login_user, logout_user
 
 from app.extensions import db, limiter
 from app.services import accounts
@@ -69,7 +69,9 @@ def _login_account_key() -> str:
 @limiter.limit(_login_limit_account, key_func=_login_account_key, methods=["POST"])
 def login():  # type: ignore[no-untyped-def]
     next_url = safe_next(request.args.get("next"))
-    if current_user.is_authenticated:
+    # A session restored from the remember cookie is not fresh: the form asks for the password
+    # again before a sensitive action (Flask-Login's refresh view).
+    if current_user.is_authenticated and login_fresh():
         return redirect(next_url or url_for("dashboard.index"))
     form = LoginForm()
     if form.validate_on_submit():

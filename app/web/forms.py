@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 ROLE_CHOICES = [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")]
@@ -106,3 +115,12 @@ LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), (
 class PreferencesForm(FlaskForm):
     theme = SelectField("Theme", choices=THEME_CHOICES, default="light")
     language = SelectField("Language", choices=LANGUAGE_CHOICES, default="en")
+
+
+class BillingTeamForm(FlaskForm):
+    team = HiddenField(validators=[DataRequired("Which team?")])
+
+
+class CheckoutForm(BillingTeamForm):
+    plan = SelectField("Plan", choices=[("pro", "Pro"), ("team", "Team")],
+                       validators=[DataRequired("Choose a plan.")])

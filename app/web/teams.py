@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMail
-from app.services import teams
+from app.services import plans, teams
 from app.services.errors import NotFound, ServiceError
 from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm, InviteForm, RoleForm, TeamForm
@@ -53,6 +53,7 @@ def team_page(slug: str):  # type: ignore[no-untyped-def]
         role_form=RoleForm,
         confirm=ConfirmForm(),
         can_manage=can_manage,
+        plan=plans.effective_plan(access.team),
     )
 
 
@@ -121,8 +122,13 @@ def invitation(secret: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("auth.login", next=request.path))
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        membership = teams.accept_invitation(current_user._get_current_object(), secret)
-        db.session.commit()
+        try:
+            membership = teams.accept_invitation(current_user._get_current_object(), secret)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("teams/invitation.html", invitation=found, confirm=form), exc.status
         flash(f"You joined {membership.team.name}.", "success")
         return redirect(url_for("teams.team_page", slug=membership.team.slug))
     return render_template("teams/invitation.html", invitation=found, confirm=form)
