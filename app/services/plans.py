@@ -23,7 +23,7 @@ from app.services.errors import PlanLimit
 # (STRIPE_PRICE_PRO, STRIPE_PRICE_TEAM); "unlimited" is what every team has when billing is off.
 PLAN_LIMITS: dict[str, dict[str, int | None]] = {
     "unlimited": {"devices": None, "members": None},
-    "free": {"devices": 10, "members": 3},
+    "free": {"devices": 10, "members": 5},
     "pro": {"devices": 200, "members": 10},
     "team": {"devices": 2000, "members": 50},
 }
