@@ -8,11 +8,13 @@ verified by the real library.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
@@ -535,3 +537,41 @@ def test_deleting_the_account_that_solely_owns_a_paying_team_cancels_it(world, a
     assert (team(app, "other").plan, team(app, "other").subscription_status) == ("free", "canceled")
     # A team that other people keep is not touched.
     assert standin.calls("DELETE", "/v1/subscriptions/sub_1") == []
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
+                    reason="row-lock waits are observable in PostgreSQL only (pg_stat_activity)")
+def test_a_delivery_racing_an_open_transaction_of_the_same_event_waits_and_is_a_duplicate(world, app, client):
+    """The first delivery has inserted the event id but not committed yet; the second one's insert
+    waits on the unique key (seen in pg_stat_activity), then fails: 200 duplicate, no second effect."""
+    subscribe(app, client)
+    failed = event("evt_race", "invoice.payment_failed",
+                   {"id": "in_9", "object": "invoice", "customer": "cus_acme", "subscription": "sub_1"})
+    engine = create_engine(app.config["INFRATRACE"].database_url)
+    first = engine.connect()
+    transaction = first.begin()
+    first.execute(text("INSERT INTO stripe_events (id, type, outcome, created_at, received_at) "
+                       "VALUES ('evt_race', 'invoice.payment_failed', 'first', now(), now())"))
+    results: list[tuple[int, str]] = []
+    second = threading.Thread(target=lambda: results.append(
+        (lambda r: (r.status_code, r.get_json()["outcome"]))(post_event(app.test_client(), failed))))
+    second.start()
+    watcher = engine.connect()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        waiting = watcher.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO stripe_events%'"
+        )).scalar()
+        if waiting:
+            break
+        time.sleep(0.02)
+    assert waiting, "the second delivery never waited on the first one's insert"
+    transaction.commit()
+    second.join(timeout=30)
+    first.close()
+    watcher.close()
+    engine.dispose()
+    assert results == [(200, "duplicate")]
+    assert team(app).payment_failed_at is None  # the (simulated) first delivery had no effect; nor had this one
+    assert _owner_mails(app) == 0
