@@ -60,12 +60,17 @@ def create_app(config: Config | None = None) -> Flask:
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
 
+    # The three faces are registered here, side by side: none of them imports another.
+    from app import githttp
     from app.api import bp as api_bp
+    from app.http.errors import register_app_handlers
     from app.web import register_web
 
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # the API checks CSRF itself for cookie-authenticated writes
     register_web(app)
+    githttp.init_app(app)
+    register_app_handlers(app)
 
     if not config.testing:
         logging.basicConfig(level=logging.INFO)

@@ -51,9 +51,12 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
         print("REDIS_URL is not set: jobs run in-process in the web server, no worker is needed.",
               file=sys.stderr)
         return 2
+    from app import create_app
     from workers.runner import run_worker
 
-    return run_worker(config, burst=args.burst)
+    # The entry point builds the app; the worker package never imports the app factory (it sits
+    # beside the web faces, and must not depend on them: see .importlinter).
+    return run_worker(create_app(config), config, burst=args.burst)
 
 
 def cmd_reindex(args: argparse.Namespace, config: Config) -> int:

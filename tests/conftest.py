@@ -17,7 +17,7 @@ from app.config import Config
 from app.extensions import db, limiter
 from app.migrate import upgrade
 from app.models import Base
-from tests.helpers import PASSWORD, get_csrf
+from tests.client_support import PASSWORD, get_csrf
 
 
 def _per_worker(database_url: str, redis_url: str | None) -> tuple[str, str | None]:
@@ -157,4 +157,4 @@ def token_for(app):
 
 # Fixtures of the job, mirror and restore tests (env over local + S3, moto servers).
 from tests.jobs_support import env  # noqa: E402, F401
-from tests.workers.conftest import moto_server, restartable_moto  # noqa: E402, F401
+from tests.objectstore_support import moto_server, restartable_moto  # noqa: E402, F401

@@ -25,12 +25,12 @@ from app.config import Config
 from app.extensions import db
 from app.models import Device, Membership, Project, Team, User, new_id
 from app.services.commit_index import sync_device
-from app.services.repos import author_for, repo_path, repos_root
+from app.services.gitstore_bridge import author_for, repo_path, repos_root
+from app.storage.blobs import blob_path
+from app.storage.objectstore import ObjectStore, open_object_store
 from gitstore import Changes, DeviceRepo
-from tests.workers.conftest import BUCKET, MotoServer
-from workers.blobs import blob_path
+from tests.objectstore_support import BUCKET, MotoServer
 from workers.git import list_refs, run_git
-from workers.objectstore import ObjectStore, open_object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,7 +16,7 @@ def drain(app: Flask) -> None:
     from redis import Redis
     from rq import Queue, SimpleWorker
 
-    from app.services.jobs import QUEUE
+    from app.services.job_queue import QUEUE
 
     connection = Redis.from_url(redis_url)
     with app.app_context():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import PASSWORD, csrf_from, get_csrf
+from tests.client_support import PASSWORD, csrf_from, get_csrf
 
 
 def signup(client, **fields):

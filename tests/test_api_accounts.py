@@ -7,21 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 from app.extensions import db
 from app.models import ApiToken
-from tests.helpers import PASSWORD, bearer
+from tests.client_support import PASSWORD, assert_error, bearer
 
 
 def basic(login: str, password: str = PASSWORD) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()}
-
-
-def assert_error(response, status: int, code: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    error = response.get_json()["error"]
-    assert set(error) >= {"code", "message"} and error["message"]
-    if code:
-        assert error["code"] == code
-    return error
 
 
 def test_create_token_with_basic_and_use_it(client, make_user):

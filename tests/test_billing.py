@@ -1,4 +1,4 @@
-"""Billing with Stripe (issue 13), against a local stand-in of Stripe's API (tests/stripe_standin.py).
+"""Billing with Stripe (issue 13), against a local stand-in of Stripe's API (tests/stripe_support.py).
 
 The app here has billing on: a secret key, two webhook secrets (rotation), prices for pro and
 team, and STRIPE_API_BASE pointing at the stand-in. Webhooks are signed with Stripe's scheme and
@@ -20,18 +20,18 @@ from app import create_app
 from app.extensions import db
 from app.models import CheckoutAttempt, Device, Membership, OutboxMail, StripeEvent, Team, utcnow
 from app.services import plans
-from tests import stripe_standin
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import PASSWORD, csrf_from, get_csrf
+from tests import stripe_support
+from tests.client_support import PASSWORD, csrf_from, get_csrf
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 from tests.privacy_support import drain
-from tests.stripe_standin import event, sign, subscription
+from tests.stripe_support import event, sign, subscription
 
 OLD_SECRET, NEW_SECRET = "whsec_old_secret", "whsec_new_secret"
 
 
 @pytest.fixture(scope="module")
 def standin():
-    found, server = stripe_standin.start()
+    found, server = stripe_support.start()
     yield found
     server.shutdown()
     server.server_close()
@@ -505,7 +505,7 @@ def test_billing_sync_command_and_the_daily_schedule(world, app, client, standin
     assert team(app).plan == "team"
 
     enqueued: list[str] = []
-    monkeypatch.setattr(schedule.jobs, "enqueue", lambda name, *ids: enqueued.append(name))
+    monkeypatch.setattr(schedule.job_queue, "enqueue", lambda name, *ids: enqueued.append(name))
     monkeypatch.setattr(schedule, "sweep_mirrors", lambda: 0)
     monkeypatch.setattr(schedule, "schedule_maintenance", lambda: [])
     state: dict[str, float] = {}

@@ -7,9 +7,9 @@ import json
 
 from app.extensions import db
 from app.models import StripeEvent
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import PASSWORD, get_csrf
-from tests.stripe_standin import event, sign
+from tests.client_support import PASSWORD, get_csrf
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.stripe_support import event, sign
 
 
 def test_every_team_is_unlimited_and_the_ui_says_so(world, app, client):

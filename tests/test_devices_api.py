@@ -10,8 +10,8 @@ import pytest
 from app.extensions import db
 from app.models import AuditEvent, Device
 from app.services import plans
-from tests.device_fixtures import ROLES, world_fixture  # noqa: F401  (fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.device_support import ROLES, world_fixture  # noqa: F401  (fixture)
 
 
 def _repo_dir(app, device_id: str):

@@ -6,8 +6,8 @@ import io
 
 from app.extensions import db
 from app.models import Device
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import csrf_from
+from tests.client_support import csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 
 def _login(client, login, name: str):

@@ -12,8 +12,16 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, CommitRecord, Device, User
 from gitstore import DeviceRepo, canonical_json
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import add_device, device_path, git_env, repo_url, run_git
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    add_device,
+    device_path,
+    git_env,
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
 
 PORTS = [{"name": "Gi1/0/1", "enabled": True, "mode": "access", "vlans": [10]},
          {"name": "Gi1/0/2", "enabled": False}]
@@ -76,7 +84,7 @@ def test_protocol_versions(app, world, server, git_home, tmp_path, version):
     # GIT_TRACE_PACKET shows which protocol the server actually spoke.
     import subprocess
 
-    from tests.githttp_fixtures import git_env
+    from tests.githttp_support import git_env
 
     env = git_env(git_home) | {"GIT_TRACE_PACKET": "1"}
     traced = subprocess.run(["git", *env_trace, "fetch", "origin"], cwd=work, env=env, capture_output=True,

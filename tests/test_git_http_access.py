@@ -13,9 +13,8 @@ from sqlalchemy import delete
 
 from app.extensions import db
 from app.models import ApiToken, Membership, Team, User, utcnow
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import username
-from tests.helpers import PASSWORD, get_csrf
+from tests.client_support import PASSWORD, get_csrf
+from tests.githttp_support import git_home_fixture, server_fixture, username, world_fixture  # noqa: F401  (fixtures)
 
 REPO = "/git/acme/core/sw1.git"
 MISSING = "/git/acme/core/nothing.git"

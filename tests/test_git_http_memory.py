@@ -11,8 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import add_device, device_path, git_env, username
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    add_device,
+    device_path,
+    git_env,
+    git_home_fixture,
+    server_fixture,
+    username,
+    world_fixture,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOBS, BLOB_MIB = 50, 2  # 100 MiB of random, incompressible data

@@ -9,10 +9,17 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CommitRecord, Device, User
-from app.services import commit_index, repos
+from app.services import commit_index, gitstore_bridge
 from gitstore import Changes, DeviceRepo
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import PUSH_IDENTITY, device_path, repo_url, run_git
+from tests.githttp_support import (  # noqa: F401  (fixtures)
+    PUSH_IDENTITY,
+    device_path,
+    git_home_fixture,
+    repo_url,
+    run_git,
+    server_fixture,
+    world_fixture,
+)
 
 ROUNDS = 100
 
@@ -21,8 +28,8 @@ def api_write(app, device_id: str, user_id: str, n: int) -> None:
     """What the versions API does: commit under the repo's lock, then index, then commit SQL."""
     with app.app_context():
         device = db.session.get(Device, device_id)
-        author = repos.author_for(db.session.get(User, user_id))
-        with repos.open_repo(device) as repo, repo.write_lock():
+        author = gitstore_bridge.author_for(db.session.get(User, user_id))
+        with gitstore_bridge.open_repo(device) as repo, repo.write_lock():
             repo.commit_version(Changes(configs={f"api-{n}": f"api write {n}\n".encode()}), author, f"API {n}")
             commit_index.sync_device(device)
             db.session.commit()

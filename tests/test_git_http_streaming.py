@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.githttp import runner
-from tests.githttp_fixtures import *  # noqa: F403  (fixtures: world, server, git_home)
-from tests.githttp_fixtures import device_path, username
+from tests.githttp_support import device_path, git_home_fixture, server_fixture, username, world_fixture  # noqa: F401  (fixtures)
 
 REPO = "/git/acme/core/sw1.git"
 CAP = 1024 * 1024
@@ -174,7 +173,7 @@ def test_command_line_takes_no_user_input_as_options(tmp_path):
 
 def test_hooks_inside_the_repository_never_run(app, server, world, git_home, tmp_path):
     """A pre-receive hook planted in the repo is ignored: only the service's hooks directory counts."""
-    from tests.githttp_fixtures import repo_url, run_git
+    from tests.githttp_support import repo_url, run_git
 
     repo = device_path(app, world.device_id)
     marker = tmp_path / "planted-hook-ran"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import bearer
+from tests.client_support import bearer
 
 ROLES = ["viewer", "editor", "admin", "owner"]
 READ = {"viewer": 200, "editor": 200, "admin": 200, "owner": 200}

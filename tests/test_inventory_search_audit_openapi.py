@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.inventory_helpers import make_device, world_fixture  # noqa: F401  (the `world` fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.inventory_support import make_device, world_fixture  # noqa: F401  (the `world` fixture)
 
 
 def test_search_groups_by_type(app, world):
@@ -55,7 +55,7 @@ def test_search_truncates_per_type(world):
 
 
 def test_audit_is_for_admins_and_owners(world, client, make_user, token_for):
-    from tests.helpers import bearer
+    from tests.client_support import bearer
 
     world.project("Core")
     uid, _ = make_user("vic")

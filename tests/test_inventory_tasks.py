@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inventory_helpers import make_device, world_fixture  # noqa: F401  (the `world` fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.inventory_support import make_device, world_fixture  # noqa: F401  (the `world` fixture)
 
 
 @pytest.fixture

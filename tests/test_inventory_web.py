@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tests.helpers import csrf_from
-from tests.inventory_helpers import make_device, world_fixture  # noqa: F401  (the `world` fixture)
+from tests.client_support import csrf_from
+from tests.inventory_support import make_device, world_fixture  # noqa: F401  (the `world` fixture)
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from flask import Response
 
 from app.extensions import db
 from app.models import Device
-from app.services import jobs
+from app.services import job_queue
 from app.services.commit_index import sync_device
 from app.services.mirrors import mirror_state
+from app.storage.objectstore import ObjectStore
 from gitstore import Changes
 from tests.jobs_support import device_row, make_device, make_team, write
-from workers.objectstore import ObjectStore
 
 
 def _pack_uploads(store: ObjectStore, device_id: str) -> int:
@@ -53,14 +53,14 @@ def test_rollback_drops_jobs_and_commit_sends_them(env, make_user):
     device_id = make_device(env.app, team_id, project_id, owner, "sw1")
     env.drain()
     with env.app.app_context():
-        jobs.enqueue("mirror_device", device_id)
+        job_queue.enqueue("mirror_device", device_id)
         db.session.rollback()
         # Nothing pending survives the rollback, so this commit sends nothing.
         assert not db.session.info.get("infratrace_jobs")
         db.session.commit()
     with env.app.app_context():
         try:
-            jobs.enqueue("mirror_device", "alice@example.com")
+            job_queue.enqueue("mirror_device", "alice@example.com")
         except ValueError:
             pass
         else:

@@ -13,7 +13,7 @@ import uuid
 
 from gitstore import Changes
 from tests.jobs_support import ROOT, Env, device_row, make_device, make_env, make_team, repo_state, write
-from tests.workers.conftest import free_port
+from tests.objectstore_support import free_port
 from workers.mirror import PAUSE_ENV
 from workers.schedule import sweep_mirrors
 
@@ -64,7 +64,7 @@ def test_redis_down_during_writes_then_the_sweep_mirrors(env, make_user, caplog,
     monkeypatch.setitem(env.app.config, "INFRATRACE", env.config.with_changes(
         redis_url=f"redis://127.0.0.1:{free_port()}/0"))
     monkeypatch.delitem(env.app.extensions, "infratrace_redis", raising=False)
-    with caplog.at_level(logging.WARNING, logger="app.services.jobs"):
+    with caplog.at_level(logging.WARNING, logger="app.services.job_queue"):
         head = write(env.app, device_id, owner, "redis is down", Changes(configs={"c": b"x\n"}))
     assert "could not enqueue mirror_device" in caplog.text
     row = device_row(env.app, device_id)

@@ -7,7 +7,7 @@ import time
 
 from app.extensions import db
 from app.models import Device, OutboxMail
-from app.services import jobs
+from app.services import job_queue
 from gitstore import Changes
 from tests.jobs_support import device_row, make_device, make_team, write
 from workers.schedule import maintenance_slice_size, schedule_maintenance
@@ -35,7 +35,7 @@ def test_gc_commit_graph_and_stale_temp_cleanup(env, make_user):
     os.utime(old_tmp, (past, past))
     os.utime(old_obj, (past, past))
     with env.app.app_context():
-        jobs.enqueue("maintain_device", device_id)
+        job_queue.enqueue("maintain_device", device_id)
         db.session.commit()
     env.drain()
     row = device_row(env.app, device_id)
@@ -59,7 +59,7 @@ def test_fsck_failure_marks_the_device_and_alerts_admins_once(env, make_user):
 
     for _ in range(2):  # the second failing run does not alert again
         with env.app.app_context():
-            jobs.enqueue("check_device", device_id)
+            job_queue.enqueue("check_device", device_id)
             db.session.commit()
         env.drain()
     row = device_row(env.app, device_id)
@@ -71,7 +71,7 @@ def test_fsck_failure_marks_the_device_and_alerts_admins_once(env, make_user):
 
     loose.write_bytes(saved)
     with env.app.app_context():
-        jobs.enqueue("check_device", device_id)
+        job_queue.enqueue("check_device", device_id)
         db.session.commit()
     env.drain()
     assert device_row(env.app, device_id).integrity_error is None

@@ -7,11 +7,11 @@ import hashlib
 
 import pytest
 
-from app.api.photos import inline_disposition
+from app.http.downloads import inline_disposition
 from app.services.photos import clean_filename
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import bearer, csrf_from
-from tests.photo_helpers import image_bytes, upload
+from tests.client_support import bearer, csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.photo_support import image_bytes, upload
 
 
 def _byte_urls(device_id: str, sha: str, rev: str) -> list[str]:

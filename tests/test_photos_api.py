@@ -12,10 +12,10 @@ from PIL import Image
 
 from app.extensions import db
 from app.models import Device
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.photo_helpers import GPS, MIME, bomb_png, gps_exif, image_bytes, stored_exif, upload
-from tests.test_api_accounts import assert_error
-from workers.blobs import blob_path
+from app.storage.blobs import blob_path
+from tests.client_support import assert_error
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.photo_support import GPS, MIME, bomb_png, gps_exif, image_bytes, stored_exif, upload
 
 
 @pytest.fixture

@@ -10,12 +10,12 @@ import shutil
 
 from PIL import Image
 
-from tests.helpers import bearer
+from app.storage.blobs import blob_path, photo_key
+from app.storage.images import THUMBNAIL_PX
+from app.storage.photo_files import thumb_key, thumb_path
+from tests.client_support import bearer
 from tests.jobs_support import make_device, make_team
-from tests.photo_helpers import image_bytes, upload
-from workers.blobs import blob_path, photo_key
-from workers.images import THUMBNAIL_PX
-from workers.photos import thumb_key, thumb_path
+from tests.photo_support import image_bytes, upload
 
 
 def _setup(env, make_user, token_for):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import io
 import re
 
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import csrf_from
-from tests.photo_helpers import GPS, gps_exif, image_bytes, stored_exif
+from tests.client_support import csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.photo_support import GPS, gps_exif, image_bytes, stored_exif
 
 
 def _post_photo(client, device_id: str, token: str, data: bytes, name: str, strip: bool = True, caption: str = ""):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import csrf_from
+from tests.client_support import csrf_from
 
 
 def _set_cookie_header(response, name: str) -> str:

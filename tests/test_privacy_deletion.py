@@ -6,9 +6,8 @@ import base64
 
 from app.extensions import db
 from app.models import ApiToken, SecurityEvent, Team, User
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import PASSWORD, csrf_from, get_csrf
-from tests.test_api_accounts import assert_error
+from tests.client_support import PASSWORD, assert_error, csrf_from, get_csrf
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 GIT_REFS = "/git/acme/core/sw1.git/info/refs?service=git-upload-pack"
 

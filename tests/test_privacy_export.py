@@ -12,10 +12,9 @@ from app.extensions import db
 from app.models import DataExport, Network, Task, TaskComment, User, Vlan
 from app.services import exports
 from app.services.errors import NotFound
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import bearer, csrf_from
+from tests.client_support import assert_error, bearer, csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 from tests.privacy_support import drain, post_export, wait_export
-from tests.test_api_accounts import assert_error
 
 
 def _add_network_and_task(app, world) -> None:
@@ -92,7 +91,7 @@ def test_binary_config_is_base64(world, app, client):
     with app.app_context():
         from app.models import Device
         from app.services.commit_index import sync_device
-        from app.services.repos import author_for, locked_repo
+        from app.services.gitstore_bridge import author_for, locked_repo
         from gitstore import Changes
 
         row = db.session.get(Device, device["id"])

@@ -22,16 +22,16 @@ from app.models import (
     User,
     utcnow,
 )
+from app.services.gitstore_bridge import repo_path
 from app.services.purge import purge
-from app.services.repos import repo_path
+from app.storage.blobs import blob_path, photo_key
+from app.storage.objectstore import open_object_store
 from gitstore import Changes
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.helpers import PASSWORD, csrf_from
+from tests.client_support import PASSWORD, csrf_from
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 from tests.jobs_support import add_photo, write
 from tests.privacy_support import drain, post_export, wait_export
 from workers import jobs as job_functions
-from workers.blobs import blob_path, photo_key
-from workers.objectstore import open_object_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,9 +6,9 @@ import shutil
 
 from app.extensions import db
 from app.models import Device
+from app.storage.blobs import blob_path
 from gitstore import Changes
 from tests.jobs_support import add_photo, device_row, make_device, make_team, repo_state, tag, write
-from workers.blobs import blob_path
 from workers.git import run_git
 
 

@@ -6,8 +6,7 @@ import re
 
 from app.extensions import db
 from app.models import OutboxMail
-from tests.helpers import bearer, csrf_from, get_csrf
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error, bearer, csrf_from, get_csrf
 
 
 def test_create_team_makes_owner(client, make_user, token_for):

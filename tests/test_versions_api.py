@@ -10,8 +10,8 @@ import pytest
 
 from app.extensions import db
 from app.models import AuditEvent, Device
-from tests.device_fixtures import ROLES, world_fixture  # noqa: F401  (fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.device_support import ROLES, world_fixture  # noqa: F401  (fixture)
 
 
 def _repo(app, device_id: str):
@@ -364,7 +364,7 @@ def test_versions_role_matrix(world, device, client, role):
 
 
 def test_read_only_token_cannot_write(world, device, client, token_for):
-    from tests.helpers import bearer
+    from tests.client_support import bearer
 
     read_only = bearer(token_for(world.user_ids["editor"], ("read",)))
     response = client.post(url(device, "/versions"), json={"message": "m", "configs": {"a": "x"}}, headers=read_only)

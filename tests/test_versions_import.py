@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, CommitPath, CommitRecord, Device
-from tests.device_fixtures import world_fixture  # noqa: F401  (fixture)
-from tests.test_api_accounts import assert_error
+from tests.client_support import assert_error
+from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from app.cli import main as cli_main
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device
-from tests.device_fixtures import World, world_fixture  # noqa: F401  (fixture)
+from tests.device_support import World, world_fixture  # noqa: F401  (fixture)
 
 
 def _history(client, world: World, device_id: str, query: str = "") -> list[dict]:
@@ -56,7 +56,7 @@ def test_reindex_command_restores_identical_history(world, client, app, config, 
 
 def test_sync_repairs_a_gap_left_by_a_crash(world, client, app):
     """A commit whose SQL write never happened is indexed by the next write's sync."""
-    from app.services.repos import open_repo
+    from app.services.gitstore_bridge import open_repo
     from gitstore import Author, Changes
 
     device = world.create_device("sw")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import bearer
+from tests.client_support import bearer
 from tests.jobs_support import device_row, make_device, make_team
 
 

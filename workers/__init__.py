@@ -1,4 +1,6 @@
-"""Background work: RQ job functions, object-store backends, and the periodic schedule.
+"""Background work: the RQ job functions (calling services and storage), repo mirror, restore and
+maintenance, the RQ worker, and the periodic schedule.
 
-Depends on `gitstore` and, for bookkeeping, on the app's models; never on web views.
+Sits beside the faces: imports services, storage, models and `gitstore`, never the web, the API
+or the app factory (`infratrace worker` builds the app and runs the jobs inside it).
 """

@@ -1,7 +1,7 @@
 """The background job functions: each takes ids only, opens its own session and repo handles,
 and is safe to run twice (a re-run after a crash or a retry converges on the same state).
 
-They run under RQ (`infratrace worker`) or in-process (app.services.jobs, no REDIS_URL); either
+They run under RQ (`infratrace worker`) or in-process (app.services.job_queue, no REDIS_URL); either
 way `_job` gives each run a fresh app context and session, rolled back on error.
 """
 
@@ -22,15 +22,14 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Device, Membership, User, utcnow
-from app.services.repos import repo_path
+from app.services.gitstore_bridge import repo_path
+from app.storage.objectstore import ObjectStore, open_object_store
 from workers.maintenance import check_repo, maintain_repo
 from workers.mirror import mirror_repo
-from workers.objectstore import ObjectStore, open_object_store
 
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
-_process_app: Flask | None = None
 _forked = False
 
 
@@ -47,15 +46,14 @@ ERROR_MAX = 1000
 
 
 def _app() -> Flask:
-    """The current app, or (under a plain `rq worker`) one built from the environment."""
-    global _process_app
+    """The current app: `infratrace worker` and the in-process runner both run jobs inside it.
+
+    A plain `rq worker` has no app; the jobs do not build one themselves (that would make the job
+    package import the app factory and, through it, the web faces).
+    """
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined]
-    if _process_app is None:
-        from app import create_app
-
-        _process_app = create_app()
-    return _process_app
+    raise RuntimeError("InfraTrace jobs run inside the app: start workers with `infratrace worker`")
 
 
 def _job(func: F) -> F:
@@ -91,7 +89,7 @@ def _release_pending(name: str, ids: tuple[str, ...]) -> None:
     except Exception:  # noqa: BLE001 - not running under RQ
         return
     if job is not None:
-        from app.services.jobs import pending_key
+        from app.services.job_queue import pending_key
 
         job.connection.delete(pending_key(name, ids))
 
@@ -220,7 +218,7 @@ def check_device(device_id: str) -> None:
 @_job
 def thumbnail_photo(sha: str) -> None:
     """Make the bounded thumbnail of photo `sha` in the local cache and object storage."""
-    from workers.photos import make_thumbnail
+    from app.storage.photo_files import make_thumbnail
 
     store = object_store()
     try:

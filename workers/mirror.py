@@ -27,10 +27,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.storage.blobs import blob_path, manifest_key, mirror_prefix, pack_key, photo_key, sha256_file
+from app.storage.objectstore import ObjectNotFound, ObjectStore, ObjectStoreError
 from gitstore import DeviceRepo
-from workers.blobs import blob_path, manifest_key, mirror_prefix, pack_key, photo_key, sha256_file
 from workers.git import GitCommandError, list_refs, run_git
-from workers.objectstore import ObjectNotFound, ObjectStore, ObjectStoreError
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from app.storage.blobs import blob_path, photo_key
+from app.storage.objectstore import IntegrityError, ObjectNotFound, ObjectStore, ObjectStoreError
 from gitstore import init_bare_repo
-from workers.blobs import blob_path, photo_key
 from workers.git import GitCommandError, list_refs, run_git
 from workers.mirror import MAIN_REF, MirrorFormatError, read_manifest
-from workers.objectstore import IntegrityError, ObjectNotFound, ObjectStore, ObjectStoreError
 
 
 class RestoreError(Exception):
@@ -128,7 +128,7 @@ def restore_devices(team_slug: str | None = None, device_id: str | None = None,
 
     from app.extensions import db
     from app.models import Device, Team
-    from app.services.repos import repo_path
+    from app.services.gitstore_bridge import repo_path
     from workers.jobs import object_store
 
     out = out or sys.stdout

@@ -7,19 +7,20 @@ expires; the worker's registry clean-up then re-queues them while they have retr
 
 from __future__ import annotations
 
+from flask import Flask
+
 from app.config import Config
 
 QUEUES = ("default",)
 
 
-def run_worker(config: Config, burst: bool = False) -> int:
+def run_worker(app: Flask, config: Config, burst: bool = False) -> int:
+    """Work the queues inside `app`'s context (the work horses are forks, so they inherit it)."""
     from redis import Redis
     from rq import Queue, Worker
 
     import workers.jobs  # noqa: F401 - registers the after-fork hook before the first work horse
-    from app import create_app
 
-    app = create_app(config)
     connection = Redis.from_url(config.redis_url)
     queues = [Queue(name, connection=connection) for name in QUEUES]
     with app.app_context():

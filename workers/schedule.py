@@ -2,7 +2,7 @@
 re-read paying teams' subscriptions from Stripe daily (billing reconcile).
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
-once, for cron. Both only enqueue (through app.services.jobs), so they work with RQ or in-process.
+once, for cron. Both only enqueue (through app.services.job_queue), so they work with RQ or in-process.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import jobs, plans
+from app.services import job_queue, plans
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def sweep_mirrors() -> int:
         ).order_by(Device.id)
     ).all()
     for device_id in ids:
-        jobs.enqueue("mirror_device", device_id)
+        job_queue.enqueue("mirror_device", device_id)
     db.session.commit()  # jobs go out after the commit
     if ids:
         log.info("sweep: %d device mirror(s) enqueued", len(ids))
@@ -66,8 +66,8 @@ def schedule_maintenance(limit: int | None = None) -> list[str]:
         .limit(size)
     ).all()
     for device_id in ids:
-        jobs.enqueue("maintain_device", device_id)
-        jobs.enqueue("check_device", device_id)
+        job_queue.enqueue("maintain_device", device_id)
+        job_queue.enqueue("check_device", device_id)
     db.session.commit()
     return list(ids)
 
@@ -82,12 +82,12 @@ def tick(now: float, state: dict[str, float]) -> None:
         schedule_maintenance()
     if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
         state["purge"] = now
-        jobs.enqueue("purge_accounts")
+        job_queue.enqueue("purge_accounts")
         db.session.commit()  # the job goes out after the commit
     if now - state.get("billing", -math.inf) >= BILLING_INTERVAL:
         state["billing"] = now
         if plans.billing_enabled():
-            jobs.enqueue("billing_reconcile")
+            job_queue.enqueue("billing_reconcile")
             db.session.commit()
 
 

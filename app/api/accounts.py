@@ -8,8 +8,8 @@ from flask import current_app, jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body
 from app.extensions import db, limiter
+from app.http.common import iso, json_body
 from app.models import ApiToken
 from app.services import accounts, teams, tokens
 from app.services.errors import Unauthorized, ValidationError

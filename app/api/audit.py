@@ -8,7 +8,7 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, paginate, public_url
+from app.http.common import iso, paginate, public_url
 from app.models import AuditEvent
 from app.services import audit_log, teams
 

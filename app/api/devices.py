@@ -8,15 +8,11 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, paginate, public_url
+from app.http.common import clone_url, iso, json_body, paginate, public_url
 from app.models import Device
 from app.services import devices
 from app.services.access import project_access
 from app.services.mirrors import mirror_state
-
-
-def clone_url(device: Device) -> str:
-    return public_url(f"/git/{device.team.slug}/{device.project.slug}/{device.slug}.git")
 
 
 def device_json(device: Device) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, paginate, public_url
 from app.extensions import db
+from app.http.common import iso, json_body, paginate, public_url
 from app.models import Network
 from app.services import access, networks
 from app.services.markdown import render_markdown

@@ -7,20 +7,15 @@ caller's, and the sha256 must be referenced by that device's own history.
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from flask import Response, jsonify, request, send_file
+from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, public_url
+from app.http.common import iso, public_url
+from app.http.downloads import original_response, thumbnail_response
 from app.services import photos
-
-# Private: the bytes are only for callers who passed the permission check, so no shared cache
-# may keep them; immutable: a sha256 URL never changes content.
-CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 def photo_json(device_id: str, photo: dict[str, Any]) -> dict[str, Any]:
@@ -28,36 +23,6 @@ def photo_json(device_id: str, photo: dict[str, Any]) -> dict[str, Any]:
     return {**photo, "url": public_url(f"/api/v1/devices/{device_id}/photos/{sha}"),
             "thumbnail_url": public_url(f"/api/v1/devices/{device_id}/photos/{sha}/thumbnail"),
             "web_url": public_url(f"/devices/{device_id}/photos/{sha}")}
-
-
-def inline_disposition(filename: str) -> str:
-    """`inline` with an ASCII fallback and the RFC 6266 UTF-8 form; quotes and controls dropped."""
-    clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/;').strip() or "photo"
-    fallback = "".join(ch if " " <= ch <= "~" else "_" for ch in clean)
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
-
-
-def image_response(path: Path, content_type: str, filename: str, etag: str) -> Response:
-    """A file from the cache, streamed, with a fixed type no browser second-guesses."""
-    response = send_file(path, mimetype=content_type, conditional=True, etag=etag, max_age=None)
-    response.headers["Content-Type"] = content_type
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = inline_disposition(filename)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    # An SVG or HTML could never get here (content is checked on upload), but a sandbox costs nothing.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
-
-
-def original_response(reference: dict[str, Any]) -> Response:
-    return image_response(photos.original_file(reference), reference["content_type"], reference["filename"],
-                          reference["sha256"])
-
-
-def thumbnail_response(reference: dict[str, Any]) -> Response:
-    stem = reference["filename"].rsplit(".", 1)[0] or "photo"
-    return image_response(photos.thumbnail_file(reference), "image/jpeg", f"{stem}-thumbnail.jpg",
-                          f"thumb-{reference['sha256']}")
 
 
 def _rev() -> str | None:

@@ -6,13 +6,13 @@ from flask import Response, current_app, jsonify, request, stream_with_context, 
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, public_url
 from app.extensions import db, limiter
+from app.http.common import iso, json_body, public_url
 from app.models import DataExport
 from app.services import deletion, exports
 from app.services.errors import ServiceError
 from app.services.validation import check_fields
-from workers.objectstore import content_disposition
+from app.storage.objectstore import content_disposition
 
 
 def export_json(export: DataExport) -> dict[str, object]:

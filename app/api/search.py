@@ -9,10 +9,10 @@ from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import page_limit, public_url
 from app.api.networks import network_json
 from app.api.projects import project_json
 from app.api.tasks import task_json
+from app.http.common import page_limit, public_url
 from app.models import Device
 from app.services import search, teams
 

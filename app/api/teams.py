@@ -6,8 +6,8 @@ from flask import jsonify
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, public_url
 from app.extensions import db
+from app.http.common import iso, json_body, public_url
 from app.models import Invitation, Membership
 from app.services import plans, teams
 from app.services.teams import TeamAccess

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from app.api import bp
 from app.api.auth import api_user
-from app.api.common import iso, json_body, page_limit, public_url
+from app.http.common import iso, json_body, page_limit, public_url
+from app.http.downloads import raw_file_response
 from app.services import versions
 
 
@@ -82,21 +83,6 @@ def get_version(device_id: str, rev: str):  # type: ignore[no-untyped-def]
 def get_file(device_id: str, rev: str, path: str):  # type: ignore[no-untyped-def]
     data = versions.read_file(api_user(), device_id, rev, path)
     return raw_file_response(data, path)
-
-
-def raw_file_response(data: bytes, path: str) -> Response:
-    """Bytes with a content type no browser will execute: text or an opaque download."""
-    text, _ = versions.encode_content(data)
-    name = path.rsplit("/", 1)[-1].replace('"', "")
-    if text is not None:
-        response = Response(data, mimetype="text/plain")
-        response.headers["Content-Type"] = "text/plain; charset=utf-8"
-        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
-    else:
-        response = Response(data, mimetype="application/octet-stream")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @bp.get("/devices/<device_id>/diff")

@@ -235,7 +235,7 @@ class Bench:
     def history(self) -> None:
         from app.extensions import db
         from app.services import commit_index, versions
-        from app.services.repos import repo_path
+        from app.services.gitstore_bridge import repo_path
 
         total, deep, repeat = self.size["history"], self.size["deep"], self.size["repeat"]
         device = self._device("history")
@@ -291,7 +291,7 @@ class Bench:
 
     def diff(self) -> None:
         from app.services import versions
-        from app.services.repos import repo_path
+        from app.services.gitstore_bridge import repo_path
 
         count, repeat = self.size["diff_lines"], self.size["repeat"]
         changed = count // 100

@@ -87,7 +87,7 @@ def _prepare(data_dir: Path, commits: int) -> tuple[str, Path]:
     from app.extensions import db
     from app.migrate import upgrade
     from app.models import Device, Project
-    from app.services import accounts, repos, teams, tokens
+    from app.services import accounts, gitstore_bridge, teams, tokens
     from gitstore import DeviceRepo
 
     database_url = f"sqlite:///{data_dir / 'bench.db'}"
@@ -104,8 +104,9 @@ def _prepare(data_dir: Path, commits: int) -> tuple[str, Path]:
         device = Device(team_id=access.team.id, project_id=project.id, name="sw1", slug="sw1", repo_path="")
         db.session.add(device)
         db.session.flush()
-        path, _ = DeviceRepo.create(repos.repos_root(), device.id, {"name": "sw1"}, repos.author_for(user))
-        device.repo_path = str(path.relative_to(repos.repos_root()))
+        path, _ = DeviceRepo.create(gitstore_bridge.repos_root(), device.id, {"name": "sw1"},
+                                    gitstore_bridge.author_for(user))
+        device.repo_path = str(path.relative_to(gitstore_bridge.repos_root()))
         secret = tokens.create_token(user, "bench", ["read"]).secret
         db.session.commit()
     _fast_import_history(path, commits)

@@ -24,7 +24,7 @@ from app.githttp.body import BadBody, BodyTooLarge, spool_body
 from app.githttp.hooks import ensure_hooks_dir, home_dir
 from app.githttp.paths import GitPath, parse
 from app.githttp.runner import CHUNK, GitProcess, base_env, git_command
-from app.services import git_access, repos
+from app.services import git_access, gitstore_bridge
 from app.services.git_access import GitAuthError, GitCaller, GitDenied, GitTarget
 from gitstore import DeviceRepo, GitStoreError
 
@@ -134,8 +134,8 @@ def _authenticate() -> GitCaller:
 
 
 def _repo_dir(target: GitTarget) -> Path:
-    root = repos.repos_root().resolve()
-    path = repos.repo_path(target.device).resolve()
+    root = gitstore_bridge.repos_root().resolve()
+    path = gitstore_bridge.repo_path(target.device).resolve()
     # The stored path must lead into the repos folder; anything else is a damaged row.
     if not path.is_relative_to(root) or not (path / "objects").is_dir():
         log.error("device %s has no usable repository at %s", target.device.id, path)

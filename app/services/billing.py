@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import CheckoutAttempt, Membership, StripeEvent, Team, User, utcnow
-from app.services import jobs, plans
+from app.services import job_queue, plans
 from app.services.errors import BadRequest, Conflict, ServiceError, ValidationError
 from app.services.mail import send_mail
 from app.services.teams import TeamAccess
@@ -435,7 +435,7 @@ def apply_subscription(team: Team, sub: dict[str, Any], at: datetime, *, authori
                     return "ignored: older than the state we have"
                 if at == team.subscription_state_at and team.subscription_status != state:
                     # Same second, different news: ask Stripe what is true now.
-                    jobs.enqueue("billing_sync_team", team.id)
+                    job_queue.enqueue("billing_sync_team", team.id)
     team.stripe_subscription_id = sub_id
     team.subscription_status = state
     team.subscription_state_at = at
@@ -499,7 +499,7 @@ def _invoice_failed(team: Team, invoice: dict[str, Any], at: datetime) -> str:
         team.payment_failed_at = at
         team.grace_until = at + GRACE_PERIOD
         # The owners' mail goes out after the commit, in a job.
-        jobs.enqueue("billing_payment_failed", team.id)
+        job_queue.enqueue("billing_payment_failed", team.id)
     return f"applied: payment failed, grace until {team.grace_until:%Y-%m-%d}"
 
 
@@ -584,7 +584,7 @@ def reconcile() -> dict[str, int]:
 def cancel_on_deletion(team: Team) -> None:
     """A deleted team pays no more: its subscription is canceled (in a job, after the commit)."""
     if plans.billing_enabled() and team.stripe_subscription_id and team.subscription_status not in TERMINAL:
-        jobs.enqueue("billing_cancel_team", team.id)
+        job_queue.enqueue("billing_cancel_team", team.id)
 
 
 def cancel_subscription(team_id: str) -> str:

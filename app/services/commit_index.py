@@ -11,8 +11,8 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import jobs
-from app.services.repos import open_repo
+from app.services import job_queue
+from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
 
 PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
@@ -100,7 +100,7 @@ def sync_device(device: Device) -> int:
     head (the index is damaged), the device is rebuilt from scratch. Every call (any ref move,
     tags included) schedules a mirror of the repo, sent once the caller's transaction commits.
     """
-    jobs.enqueue("mirror_device", device.id)
+    job_queue.enqueue("mirror_device", device.id)
     with open_repo(device) as repo:
         head = repo.head()
         latest = _latest(device)
@@ -135,7 +135,7 @@ def record_commits(
     """
     if not results:
         return
-    jobs.enqueue("mirror_device", device.id)
+    job_queue.enqueue("mirror_device", device.id)
     latest = _latest_seq_sha(device)
     if latest is None or latest[1] != results[0][0].parent:
         sync_device(device)
@@ -174,7 +174,7 @@ def reindex(device_id: str | None = None) -> tuple[int, int]:
     Each device is rebuilt under its repo's write lock and committed on its own, so a long run
     never holds back writers of other devices.
     """
-    from app.services.repos import locked_repo
+    from app.services.gitstore_bridge import locked_repo
 
     if device_id is not None:
         ids = [device_id] if db.session.get(Device, device_id) is not None else []

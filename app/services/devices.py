@@ -19,7 +19,7 @@ from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
 from app.services import audit, commit_index, plans
 from app.services.access import device_access, project_access
 from app.services.errors import Conflict, ValidationError
-from app.services.repos import author_for, locked_repo, repo_path, repos_root
+from app.services.gitstore_bridge import author_for, locked_repo, repo_path, repos_root
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, choice_field, slugify, string_field
 from gitstore import Changes, ConflictError, DeviceRepo, InvalidChange
@@ -255,7 +255,7 @@ def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Dev
     changes = audit.diff_fields(before, after)
     if changes:
         audit.record(access.team.id, user, "update", "device", device.id, changes)
-    # The lock spans the metadata commit, its indexing and the SQL commit (see repos.locked_repo).
+    # The lock spans the metadata commit, its indexing and the SQL commit (see gitstore_bridge.locked_repo).
     with locked_repo(device) as repo:
         if new_snapshot != old_snapshot:
             _commit_metadata(repo, device, user, new_snapshot)

@@ -37,11 +37,11 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services import jobs
+from app.services import job_queue
 from app.services.commit_index import PSEUDONYM_DOMAIN
 from app.services.errors import Conflict, NotFound
-from app.services.repos import open_repo, repo_path
-from workers.objectstore import ObjectStore, open_object_store
+from app.services.gitstore_bridge import open_repo, repo_path
+from app.storage.objectstore import ObjectStore, open_object_store
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def start_export(user: User) -> DataExport:
     export = DataExport(user_id=user.id, status="queued", created_at=now, expires_at=now + EXPORT_TTL)
     db.session.add(export)
     db.session.flush()
-    jobs.enqueue("export_user_data", export.id)
+    job_queue.enqueue("export_user_data", export.id)
     return export
 
 

@@ -1,6 +1,6 @@
 """Device photos: upload, list, remove, and the permission-checked lookup behind every photo URL.
 
-* Upload: the bytes are checked by content (workers/images.py: JPEG, PNG, WebP only; Pillow's
+* Upload: the bytes are checked by content (app/storage/images.py: JPEG, PNG, WebP only; Pillow's
   pixel limit), EXIF location is removed unless the user opts out, and what remains is written to
   the local blob cache under its sha256 BEFORE the reference is committed to photos.json through
   the versions service (so no version ever names bytes this host lacks). The object store gets
@@ -29,18 +29,18 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import jobs, versions
+from app.services import job_queue, versions
 from app.services.access import device_access
 from app.services.devices import ensure_writable
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
-from app.services.repos import open_repo
+from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, string_field
+from app.storage.blobs import check_sha256
+from app.storage.images import EXTENSIONS, ImageRejected, inspect, strip_location
+from app.storage.objectstore import ObjectStoreError, open_object_store
+from app.storage.photo_files import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
 from gitstore import AmbiguousRevision, Changes, RevisionNotFound
-from workers.blobs import check_sha256
-from workers.images import EXTENSIONS, ImageRejected, inspect, strip_location
-from workers.objectstore import ObjectStoreError, open_object_store
-from workers.photos import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
 
 PHOTOS_FILE = "photos.json"
 UPLOAD_FIELDS = {"file", "caption", "strip_location", "parent"}
@@ -124,7 +124,7 @@ def _commit_photos(
         if new_photos is None:
             return {"commit": head, "parent": None, "created_at": None, "changed": False}, False, outcome
         if job is not None:
-            jobs.enqueue(*job)
+            job_queue.enqueue(*job)
         try:
             data, changed = versions.commit(device, access, Changes(photos=new_photos), message,
                                             parent if parent is not None else head)

@@ -17,8 +17,8 @@ from app.extensions import db
 from app.models import PROJECT_STATUSES, Device, Membership, Project, User
 from app.services import audit
 from app.services.errors import Conflict
+from app.services.gitstore_bridge import repo_path
 from app.services.inventory_fields import metadata_field, slug_field, status_field, text_field
-from app.services.repos import repo_path
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, slugify, string_field
 from gitstore import DeviceRepo

@@ -43,9 +43,9 @@ from app.models import (
     utcnow,
 )
 from app.services.exports import object_store, user_exports_prefix
-from app.services.repos import repo_path
+from app.services.gitstore_bridge import repo_path
+from app.storage.blobs import blob_path, mirror_prefix, photo_key
 from gitstore import DeviceRepo, GitStoreError
-from workers.blobs import blob_path, mirror_prefix, photo_key
 
 log = logging.getLogger(__name__)
 

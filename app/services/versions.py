@@ -22,7 +22,7 @@ from app.services import audit, commit_index
 from app.services.access import device_access
 from app.services.devices import ensure_writable
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
-from app.services.repos import author_for, locked_repo, open_repo
+from app.services.gitstore_bridge import author_for, locked_repo, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (

@@ -5,17 +5,12 @@ from __future__ import annotations
 from flask import Flask
 from flask_login import current_user
 
-from app.api.errors import register_app_handlers
-
 
 def register_web(app: Flask) -> None:
-    from app import githttp
     from app.web import account, auth, billing, dashboard, devices, inventory, photos, preferences, privacy, teams
 
     for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, photos):
         app.register_blueprint(module.bp)
-    githttp.init_app(app)
-    register_app_handlers(app)
 
     @app.context_processor
     def _layout_context() -> dict[str, object]:

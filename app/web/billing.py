@@ -10,9 +10,9 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_login import current_user, fresh_login_required, login_required
 
 from app.extensions import csrf, db
+from app.http.errors import html_error
 from app.services import billing, plans, teams
 from app.services.errors import NotFound, ServiceError
-from app.web.errors import html_error
 from app.web.forms import BillingTeamForm, CheckoutForm
 
 bp = Blueprint("billing", __name__)

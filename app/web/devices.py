@@ -20,10 +20,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 
-from app.api.common import public_url
-from app.api.devices import clone_url
-from app.api.versions import raw_file_response
 from app.extensions import db
+from app.http.common import clone_url, public_url
+from app.http.downloads import raw_file_response
 from app.models import Device
 from app.services import devices, versions
 from app.services.access import project_access

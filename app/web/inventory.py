@@ -14,14 +14,14 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import Field
 
-from app.api.common import paginate
 from app.extensions import db
+from app.http.common import paginate
+from app.http.errors import html_error
 from app.models import AuditEvent, Device, Membership, Network, Project, Task, TaskComment, User
 from app.services import access, audit_log, devices, networks, projects, search, tasks, teams
 from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
-from app.web.errors import html_error
 from app.web.forms import ConfirmForm
 from app.web.inventory_forms import CommentForm, NetworkForm, ProjectDeleteForm, ProjectForm, TaskForm
 

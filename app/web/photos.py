@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from app.api.photos import original_response, thumbnail_response
 from app.extensions import db
+from app.http.downloads import original_response, thumbnail_response
 from app.services import photos
 from app.services.errors import NotFound, ServiceError
 from app.web.forms import ConfirmForm, PhotoForm

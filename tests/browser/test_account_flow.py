@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import PASSWORD
+from tests.client_support import PASSWORD
 
 pytestmark = pytest.mark.browser
 

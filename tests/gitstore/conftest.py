@@ -1,28 +1,14 @@
-"""Fixtures for gitstore tests: a fresh device repo, and the real git CLI to inspect it."""
+"""Fixtures for gitstore tests: a fresh device repo (helpers in tests/gitstore/gitstore_support.py)."""
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
 from gitstore import Author, DeviceRepo
-
-AUTHOR = Author("user-abc123", "user-abc123@users.noreply.infratrace")
-
-
-def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """Run the real git CLI against a bare repo, bytes in and out."""
-    return subprocess.run(
-        ["git", "--git-dir", str(repo), *args], capture_output=True, check=check
-    )
-
-
-def fsck(repo: Path) -> None:
-    result = git(repo, "fsck", "--strict", "--no-progress", check=False)
-    assert result.returncode == 0, result.stderr.decode() + result.stdout.decode()
+from tests.gitstore.gitstore_support import AUTHOR
 
 
 @pytest.fixture

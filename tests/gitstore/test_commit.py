@@ -11,7 +11,7 @@ from gitstore import (
     canonical_json,
     natural_key,
 )
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 
 def test_partial_writes_change_only_what_is_given(repo: DeviceRepo) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gitstore import Changes, DeviceRepo, GitStoreError
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 WORKTREE = Path(__file__).resolve().parents[2]
 WRITER = Path(__file__).with_name("writer.py")

@@ -13,7 +13,7 @@ from gitstore import (
     canonical_json,
     repo_path_for,
 )
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 
 def test_repo_path_fans_out_by_uuid(tmp_path: Path) -> None:

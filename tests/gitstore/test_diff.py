@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from gitstore import Changes, DeviceRepo
-from tests.gitstore.conftest import AUTHOR, git
+from tests.gitstore.gitstore_support import AUTHOR, git
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", re.MULTILINE)
 

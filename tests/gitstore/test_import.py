@@ -8,7 +8,7 @@ import pytest
 
 from gitstore import Changes, ConflictError, DeviceRepo, ImportVersion, InvalidChange
 from gitstore import diff as diffing
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 
 def _lines(rng: random.Random, n: int) -> list[bytes]:

@@ -6,7 +6,7 @@ import pygit2
 import pytest
 
 from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound
-from tests.gitstore.conftest import AUTHOR
+from tests.gitstore.gitstore_support import AUTHOR
 
 
 def test_resolve_forms(repo: DeviceRepo) -> None:

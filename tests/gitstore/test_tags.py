@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gitstore import Changes, DeviceRepo, InvalidChange, RevisionNotFound, TagExists
-from tests.gitstore.conftest import AUTHOR, fsck, git
+from tests.gitstore.gitstore_support import AUTHOR, fsck, git
 
 
 def test_create_list_delete(repo: DeviceRepo) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.objectstore import (
+from app.storage.objectstore import (
     IntegrityError,
     LocalObjectStore,
     ObjectInfo,

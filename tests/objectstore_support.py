@@ -1,10 +1,9 @@
-"""Fixtures for the object-store tests.
+"""Object-store test support (imported by name; tests/conftest.py registers the fixtures).
 
 * ``moto_server`` (session): moto's standalone S3 server as a real subprocess on loopback,
   so the S3 backend is exercised over genuine HTTP (sockets, timeouts, retries).
-* ``store``: parametrized over ``local`` and ``s3`` so every contract test runs against both
-  backends; each s3 test gets its own key prefix in the shared bucket.
 * ``restartable_moto`` (function): a private server a test may stop and start again.
+* ``make_store``: a local or S3 store with small chunks, for the contract tests' ``store``.
 """
 
 from __future__ import annotations
@@ -16,17 +15,15 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from workers.objectstore import (
-    LocalObjectStore,
+from app.storage.objectstore import (
     ObjectStore,
-    S3ObjectStore,
     open_object_store,
 )
 
@@ -153,31 +150,3 @@ def make_store(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Obj
         list_page_size=10,  # small pages so listings of a few dozen keys paginate
         max_attempts=2,
     )
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStore]:
-    instance = make_store(request.param, tmp_path, request)
-    try:
-        yield instance
-    finally:
-        instance.close()
-
-
-@pytest.fixture
-def corrupt() -> Callable[[ObjectStore, str, bytes], None]:
-    """Replace an object's bytes behind the store's back, keeping its stored SHA-256."""
-
-    def _corrupt(target: ObjectStore, key: str, data: bytes) -> None:
-        if isinstance(target, LocalObjectStore):
-            _, data_path, _ = target._paths(key)
-            data_path.write_bytes(data)
-        elif isinstance(target, S3ObjectStore):
-            full = target.prefix + key
-            old = target.client.head_object(Bucket=target.bucket, Key=full)
-            target.client.put_object(Bucket=target.bucket, Key=full, Body=data, Metadata=old["Metadata"])
-        else:  # pragma: no cover
-            raise TypeError(target)
-
-    return _corrupt
-

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.objectstore import IntegrityError, LocalObjectStore, ObjectStoreError
+from app.storage.objectstore import IntegrityError, LocalObjectStore, ObjectStoreError
 
 
 @pytest.fixture

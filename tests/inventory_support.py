@@ -8,9 +8,9 @@ import pytest
 
 from app.extensions import db
 from app.models import Device, User
-from app.services.repos import author_for, repos_root
+from app.services.gitstore_bridge import author_for, repos_root
 from gitstore import DeviceRepo
-from tests.helpers import bearer
+from tests.client_support import bearer
 
 
 @dataclass

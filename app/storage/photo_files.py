@@ -17,9 +17,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from workers.blobs import blob_path, check_sha256, photo_key, sha256_file
-from workers.images import THUMBNAIL_TYPE, thumbnail
-from workers.objectstore import ObjectNotFound, ObjectStore
+from app.storage.blobs import blob_path, check_sha256, photo_key, sha256_file
+from app.storage.images import THUMBNAIL_TYPE, thumbnail
+from app.storage.objectstore import ObjectNotFound, ObjectStore
 
 
 def thumb_path(data_dir: Path, sha: str) -> Path:

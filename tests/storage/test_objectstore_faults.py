@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from workers.objectstore import ObjectStoreError, S3ObjectStore
+from app.storage.objectstore import ObjectStoreError, S3ObjectStore
 
 FAST = {"connect_timeout": 0.5, "read_timeout": 0.5, "max_attempts": 0}
 FAKE = {"access_key_id": "testing-key-id", "secret_access_key": "testing-secret"}

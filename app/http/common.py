@@ -1,4 +1,4 @@
-"""Helpers shared by API handlers: JSON bodies, cursor pagination, serialisation of times."""
+"""Helpers shared by pages and API handlers: JSON bodies, cursor pagination, URLs, times."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import Select, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from app.extensions import db
+from app.models import Device
 from app.services.errors import BadRequest, ValidationError
 from app.services.validation import require_object
 
@@ -37,6 +38,10 @@ def iso(value: datetime | None) -> str | None:
 
 def public_url(path: str) -> str:
     return current_app.config["INFRATRACE"].public_url + path
+
+
+def clone_url(device: Device) -> str:
+    return public_url(f"/git/{device.team.slug}/{device.project.slug}/{device.slug}.git")
 
 
 def page_limit() -> int:

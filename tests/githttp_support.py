@@ -14,11 +14,10 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Device, Membership, Project, Team, User
-from app.services import commit_index, repos, teams
+from app.services import commit_index, gitstore_bridge, teams
 from gitstore import DeviceRepo
 
 ROLES = ("viewer", "editor", "admin", "owner")
-__all__ = ["git_home", "server", "world"]
 
 
 @dataclass
@@ -46,15 +45,16 @@ def add_device(app, team_slug: str, project_slug: str, slug: str, user_id: str,
         db.session.add(row)
         db.session.flush()
         user = db.session.get(User, user_id)
-        path, _ = DeviceRepo.create(repos.repos_root(), row.id, device or {"name": slug}, repos.author_for(user))
-        row.repo_path = str(path.relative_to(repos.repos_root()))
+        path, _ = DeviceRepo.create(gitstore_bridge.repos_root(), row.id, device or {"name": slug},
+                                    gitstore_bridge.author_for(user))
+        row.repo_path = str(path.relative_to(gitstore_bridge.repos_root()))
         commit_index.sync_device(row)
         db.session.commit()
         return row.id
 
 
-@pytest.fixture
-def world(app, make_user, token_for) -> World:
+@pytest.fixture(name="world")
+def world_fixture(app, make_user, token_for) -> World:
     w = World()
     # Usernames are the role plus "1" ("admin" itself is a reserved username).
     for role in ROLES:
@@ -92,8 +92,8 @@ class ThreadedServer:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture
-def server(app):
+@pytest.fixture(name="server")
+def server_fixture(app):
     running = ThreadedServer(app)
     yield running
     running.stop()
@@ -102,8 +102,8 @@ def server(app):
 PUSH_IDENTITY = ("user-0123456789abcdef", "user-0123456789abcdef@users.noreply.infratrace")
 
 
-@pytest.fixture
-def git_home(tmp_path: Path) -> Path:
+@pytest.fixture(name="git_home")
+def git_home_fixture(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     home.mkdir()
     return home
@@ -147,4 +147,4 @@ def repo_url(server: ThreadedServer, user: str, secret: str, team: str = "acme",
 
 def device_path(app, device_id: str) -> Path:
     with app.app_context():
-        return repos.repo_path(db.session.get(Device, device_id))
+        return gitstore_bridge.repo_path(db.session.get(Device, device_id))

@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Project, Team
-from tests.helpers import bearer
+from tests.client_support import bearer
 
 ROLES = ("viewer", "editor", "admin", "owner")
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from workers.objectstore import (
+from app.storage.objectstore import (
     LocalObjectStore,
     ObjectStoreError,
     S3ObjectStore,

@@ -1,6 +1,6 @@
 """Background jobs from the app's side: `enqueue` now, run after the SQL transaction commits.
 
-* With `REDIS_URL`: an RQ job on queue "default" naming a function of workers/jobs.py, with ids
+* With `REDIS_URL`: an RQ job on queue "default" naming a function of workers/jobs.py by its dotted path, with ids
   as its only arguments (a failed job keeps no personal data), retried with backoff.
   Coalescing: a Redis key per (job, ids) is set while a run is queued and not yet started; a
   second enqueue in that window is dropped, since the queued run will read the current state
@@ -15,9 +15,11 @@ failure is logged and the periodic sweep (workers/schedule.py) enqueues the devi
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, after_this_request, current_app, has_app_context, has_request_context, request
@@ -123,13 +125,21 @@ def run_all(app: Flask, jobs: list[tuple[str, tuple[str, ...]]]) -> None:
         run_in_process(app, name, ids)
 
 
+def job_function(name: str) -> Callable[..., Any]:
+    """The function a job name stands for, found by its dotted path as RQ's worker finds it.
+
+    By name, not by import: jobs call services, so the services must not import the jobs back
+    (the import-linter contracts in .importlinter hold that).
+    """
+    module, _, attribute = JOBS[name][0].rpartition(".")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def run_in_process(app: Flask, name: str, ids: tuple[str, ...]) -> None:
     """Run one job now in this process; exceptions are logged, never raised to the caller."""
-    from workers import jobs as job_functions
-
     with app.app_context():
         try:
-            getattr(job_functions, name)(*ids)
+            job_function(name)(*ids)
         except Exception:  # noqa: BLE001 - logged; state (e.g. mirror_error) is on the row
             log.exception("in-process job %s(%s) failed", name, ",".join(ids))
 

@@ -1,0 +1,67 @@
+"""The error answers of the whole app: JSON `{"error": {"code", "message"}}` under /api, HTML pages elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify, render_template, request
+
+from app.extensions import db
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+
+
+def html_error(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def error_response(status: int, code: str, message: str, **extra: object) -> Response:
+    body: dict[str, object] = {"code": code, "message": message}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="InfraTrace"'
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_app_handlers(app: Flask) -> None:
+    """Unknown /api paths and 405s never reach a blueprint, so the app answers them in JSON too."""
+
+    @app.errorhandler(404)
+    def _not_found(exc):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return error_response(404, "not_found", "No such API endpoint or object.")
+        return html_error(404, "Page not found", "There is nothing here, or you cannot see it.")
+
+    @app.errorhandler(405)
+    def _not_allowed(exc):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return error_response(405, "method_not_allowed", "This method is not allowed here.")
+        return html_error(405, "Method not allowed", "This page does not accept that request.")
+
+    @app.errorhandler(413)
+    def _too_large(exc):  # type: ignore[no-untyped-def]
+        if is_api_request():
+            return error_response(413, "too_large", "The request body is too large.")
+        return html_error(413, "Too large", "What you sent is larger than allowed.")
+
+    @app.errorhandler(500)
+    def _server_error(exc):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if is_api_request():
+            return error_response(500, "internal", "Something went wrong on our side; it has been logged.")
+        return html_error(500, "Something went wrong", "It has been logged. Please try again.")
