@@ -111,6 +111,12 @@ def test_team_api_shows_plan_limits_and_usage(world, app, client):
     body = client.get("/api/v1/teams/acme", headers=world.headers["viewer"]).get_json()
     assert body["plan"] == "pro" and body["limits"] == plans.PLAN_LIMITS["pro"]
     assert body["usage"] == {"devices": 1, "members": 4} and body["subscription_status"] == "active"
+    # The owner's billing page: the plan, usage against limits, and "manage" instead of "upgrade".
+    html = web_login(app).get("/teams/acme/billing").get_data(as_text=True)
+    assert 'data-plan="pro"' in html and "Subscription: active" in html
+    assert '<td data-usage="devices">1</td><td>200</td>' in html
+    assert '<td data-usage="members">4</td><td>10</td>' in html
+    assert "Manage subscription" in html and "Upgrade with Stripe Checkout" not in html
 
 
 # -- checkout and portal ---------------------------------------------------------------------------

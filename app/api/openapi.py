@@ -206,7 +206,7 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     # teams
     ("get", "/api/v1/teams", "Your teams", "teams", None, 200, []),
     ("post", "/api/v1/teams", "Create a team", "teams", "TeamInput", 201, []),
-    ("get", "/api/v1/teams/{slug}", "A team with plan and limits", "teams", None, 200, []),
+    ("get", "/api/v1/teams/{slug}", "A team with plan, limits (null = unlimited) and usage", "teams", None, 200, []),
     ("get", "/api/v1/teams/{slug}/members", "Members with roles", "teams", None, 200, []),
     ("post", "/api/v1/teams/{slug}/members", "Add a member or send an invitation", "teams", "MemberInput", 201, []),
     ("patch", "/api/v1/teams/{slug}/members/{username}", "Change a member's role", "teams", "RoleInput", 200, []),
