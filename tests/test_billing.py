@@ -281,7 +281,10 @@ def test_webhook_accepts_both_secrets_during_rotation_and_checks_the_body(world,
     sub = subscription("sub_1", "cus_acme", "active", "price_pro", "acme")
     assert post_event(client, event("evt_a", "customer.subscription.created", sub), OLD_SECRET).status_code == 200
     assert post_event(client, event("evt_b", "customer.subscription.updated", sub), NEW_SECRET).status_code == 200
-    for body in ("not json", json.dumps([1]), json.dumps({"id": "evt_c", "type": "x"})):
+    for body in ("not json", json.dumps([1]), json.dumps({"id": "evt_c", "type": "x"}),
+                 json.dumps({"id": "evt_c", "type": "x", "created": 1, "data": [1]}),
+                 json.dumps({"id": "evt_c", "type": "x", "created": 10**20, "data": {"object": {}}}),
+                 json.dumps({"id": "evt\u0000c", "type": "x", "created": 1, "data": {"object": {}}})):
         response = client.post("/stripe/webhook", data=body, headers={"Stripe-Signature": sign(body, NEW_SECRET)})
         assert response.status_code == 400, body
     ignored = post_event(client, event("evt_d", "customer.created", {"id": "cus_acme", "object": "customer"}))

@@ -106,7 +106,12 @@ def _dict(obj: Any) -> dict[str, Any]:
 
 
 def _ts(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) and not isinstance(value, bool) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _owner_access(access: TeamAccess) -> Team:
@@ -291,10 +296,15 @@ def verify_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
         event = json.loads(text)
     except ValueError:
         raise BadRequest("The body is not JSON.", code="malformed") from None
-    if (not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str)
-            or not isinstance((event.get("data") or {}).get("object"), dict) or _ts(event.get("created")) is None):
+    data = event.get("data") if isinstance(event, dict) else None
+    if (not isinstance(data, dict) or not isinstance(data.get("object"), dict)
+            or not _is_text(event.get("id")) or not _is_text(event.get("type")) or _ts(event.get("created")) is None):
         raise BadRequest("Not a Stripe event.", code="malformed")
     return event
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 255 and "\x00" not in value
 
 
 def handle_event(event: dict[str, Any]) -> str:
@@ -305,7 +315,7 @@ def handle_event(event: dict[str, Any]) -> str:
     """
     db.session.rollback()  # start clean: the insert below must be in the effect's own transaction
     created = _ts(event["created"])
-    record = StripeEvent(id=event["id"][:255], type=event["type"][:100], created_at=created)
+    record = StripeEvent(id=event["id"], type=event["type"][:100], created_at=created)
     db.session.add(record)
     try:
         db.session.flush()
