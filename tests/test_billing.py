@@ -584,3 +584,65 @@ def test_a_delivery_racing_an_open_transaction_of_the_same_event_waits_and_is_a_
     assert results == [(200, "duplicate")]
     assert team(app).payment_failed_at is None  # the (simulated) first delivery had no effect; nor had this one
     assert _owner_mails(app) == 0
+
+
+def _wait_canceled(app, standin, slug: str) -> None:
+    deadline = time.monotonic() + 10
+    while (not standin.calls("DELETE", "/v1/subscriptions/") or team(app, slug).subscription_status != "canceled") \
+            and time.monotonic() < deadline:
+        drain(app)
+        time.sleep(0.05)
+
+
+def test_deleting_a_paying_team_cancels_its_subscription(world, app, client, standin):
+    sub = subscribe(app, client, standin=standin)
+    assert sub["id"] == "sub_1"
+    # Only owners, and only with the slug typed as confirmation; bad input is a 4xx, never a 500.
+    for role in ("admin", "editor", "viewer"):
+        assert client.delete("/api/v1/teams/acme", json={"confirm": "acme"}, headers=world.headers[role]
+                             ).status_code == 403
+    assert client.delete("/api/v1/teams/acme", json={"confirm": "other"}, headers=world.headers["outsider"]
+                         ).status_code == 404
+    for body in ({}, {"confirm": "acm"}, {"confirm": 7}, {"confirm": "acme", "x": 1}):
+        response = client.delete("/api/v1/teams/acme", json=body, headers=world.headers["owner"])
+        assert response.status_code in (400, 422), body
+    assert standin.requests == [] and team(app).deleted_at is None
+
+    response = client.delete("/api/v1/teams/acme", json={"confirm": "acme"}, headers=world.headers["owner"],
+                             buffered=True)
+    assert response.status_code == 202 and response.get_json()["purge_after"]
+    _wait_canceled(app, standin, "acme")
+    (call,) = standin.calls("DELETE", "/v1/subscriptions/")
+    assert call.path == "/v1/subscriptions/sub_1"
+    assert (team(app).plan, team(app).subscription_status) == ("free", "canceled")
+    # Nobody reaches the team any more; its data waits for the purge.
+    for role in ("owner", "admin", "viewer"):
+        assert client.get("/api/v1/teams/acme", headers=world.headers[role]).status_code == 404
+    with app.app_context():
+        assert db.session.query(Membership).join(Team).filter(Team.slug == "acme").count() == 0
+    assert team(app).deleted_at is not None and team(app).purge_after - team(app).deleted_at == timedelta(days=30)
+    from app.services.purge import purge
+
+    with app.app_context():
+        purge(now=utcnow() + timedelta(days=29))
+        assert db.session.query(Team).filter_by(slug="acme").count() == 1
+        purge(now=utcnow() + timedelta(days=31))
+        assert db.session.query(Team).filter_by(slug="acme").count() == 0
+        assert db.session.query(Team).filter_by(slug="other").count() == 1
+
+
+def test_deleting_a_team_from_its_page(world, app, client, standin):
+    subscribe(app, client, standin=standin)
+    admin = web_login(app, "the-admin")
+    page = admin.get("/teams/acme").get_data(as_text=True)
+    assert "Delete team" not in page
+    assert admin.post("/teams/acme/delete", data={"confirm": "acme", "csrf_token": csrf_from(page)}).status_code == 403
+    owner = web_login(app)
+    page = owner.get("/teams/acme").get_data(as_text=True)
+    assert "Delete team" in page and "the subscription is canceled" in page
+    wrong = owner.post("/teams/acme/delete", data={"confirm": "nope", "csrf_token": csrf_from(page)})
+    assert wrong.status_code == 302 and "Type the team" in owner.get("/teams/acme").get_data(as_text=True)
+    done = owner.post("/teams/acme/delete", data={"confirm": "acme", "csrf_token": csrf_from(page)}, buffered=True)
+    assert done.status_code == 302
+    _wait_canceled(app, standin, "acme")
+    assert team(app).subscription_status == "canceled" and owner.get("/teams/acme").status_code == 404

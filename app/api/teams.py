@@ -117,3 +117,14 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
     teams.remove_member(access, username)
     db.session.commit()
     return "", 204
+
+
+@bp.delete("/teams/<slug>")
+def delete_team(slug: str):  # type: ignore[no-untyped-def]
+    """Owners only; body {"confirm": "<slug>"}. Access ends now, data is purged after 30 days."""
+    access = teams.team_access(api_user(), slug)
+    body = json_body()
+    check_fields(body, {"confirm"}, required=("confirm",))
+    purge_after = teams.delete_team(access, body["confirm"])
+    db.session.commit()
+    return jsonify({"slug": access.team.slug, "status": "deleted", "purge_after": iso(purge_after)}), 202

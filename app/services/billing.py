@@ -24,7 +24,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 from flask import current_app
@@ -36,7 +36,9 @@ from app.models import CheckoutAttempt, Membership, StripeEvent, Team, User, utc
 from app.services import job_queue, plans
 from app.services.errors import BadRequest, Conflict, ServiceError, ValidationError
 from app.services.mail import send_mail
-from app.services.teams import TeamAccess
+
+if TYPE_CHECKING:  # teams calls billing when a team is deleted; billing only names the type
+    from app.services.teams import TeamAccess
 
 log = logging.getLogger(__name__)
 

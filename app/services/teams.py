@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import ROLES, Invitation, Membership, Team, User, utcnow
@@ -228,3 +228,25 @@ def remove_member(access: TeamAccess, username: str) -> None:
     if membership.role == "owner" and _owner_count(access.team) <= 1:
         raise Conflict("A team must keep at least one owner.", code="last_owner")
     db.session.delete(membership)
+
+
+def delete_team(access: TeamAccess, confirm: object) -> datetime:
+    """Owners delete a team: everyone loses access now (memberships and open invitations go, and
+    every lookup starts from a membership), its subscription is canceled, and the purge removes
+    its data after the same 30 days as a deleted account. Returns the purge date; caller commits."""
+    from app.services import audit, billing
+    from app.services.deletion import PURGE_DELAY
+
+    access.require("team.delete")
+    if confirm != access.team.slug:
+        raise ValidationError(f"Type the team's slug ({access.team.slug}) to confirm the deletion.",
+                              field="confirm", code="confirmation_required")
+    team = access.team
+    now = utcnow()
+    billing.cancel_on_deletion(team)
+    team.deleted_at = now
+    team.purge_after = now + PURGE_DELAY
+    db.session.execute(delete(Invitation).where(Invitation.team_id == team.id))
+    db.session.execute(delete(Membership).where(Membership.team_id == team.id))
+    audit.record(team.id, access.user, "delete", "team", team.id, {"purge_after": team.purge_after.isoformat()})
+    return team.purge_after

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user, fresh_login_required, login_required
 from sqlalchemy import select
 
 from app.extensions import db
@@ -107,6 +107,25 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
                 return redirect(url_for("dashboard.index"))
         except ServiceError as exc:
             db.session.rollback()
+            flash(exc.message, "error")
+    return redirect(url_for("teams.team_page", slug=slug))
+
+
+@bp.post("/teams/<slug>/delete")
+@fresh_login_required
+def delete_team(slug: str):  # type: ignore[no-untyped-def]
+    access = _access(slug)
+    if ConfirmForm().validate_on_submit():
+        try:
+            purge_after = teams.delete_team(access, request.form.get("confirm", ""))
+            db.session.commit()
+            flash(f"The team {access.team.name} was deleted; its data is purged after "
+                  f"{purge_after:%Y-%m-%d}.", "success")
+            return redirect(url_for("dashboard.index"))
+        except ServiceError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                abort(403)
             flash(exc.message, "error")
     return redirect(url_for("teams.team_page", slug=slug))
 
