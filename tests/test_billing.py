@@ -104,7 +104,7 @@ def subscribe(app, client, customer: str = "cus_acme", sub_id: str = "sub_1", pr
 def test_team_api_shows_plan_limits_and_usage(world, app, client):
     body = client.get("/api/v1/teams/acme", headers=world.headers["viewer"]).get_json()
     assert body["plan"] == "free" and body["billing_enabled"] is True
-    assert body["limits"] == {"devices": 10, "members": 5}
+    assert body["limits"] == {"devices": 10, "members": 5, "versions": None, "tags": None}
     assert body["usage"] == {"devices": 0, "members": 4}
     world.create_device("sw1")
     subscribe(app, client)
@@ -517,6 +517,7 @@ def test_billing_sync_command_and_the_daily_schedule(world, app, client, standin
     monkeypatch.setattr(schedule.job_queue, "enqueue", lambda name, *ids: enqueued.append(name))
     monkeypatch.setattr(schedule, "sweep_mirrors", lambda: 0)
     monkeypatch.setattr(schedule, "schedule_maintenance", lambda: [])
+    monkeypatch.setattr(schedule, "reconcile_recent", lambda *args: None)
     state: dict[str, float] = {}
     with app.app_context():
         schedule.tick(1000.0, state)

@@ -16,7 +16,7 @@ def test_every_team_is_unlimited_and_the_ui_says_so(world, app, client):
     assert not app.config["INFRATRACE"].stripe_secret_key
     body = client.get("/api/v1/teams/acme", headers=world.headers["viewer"]).get_json()
     assert body["plan"] == "unlimited" and body["billing_enabled"] is False
-    assert body["limits"] == {"devices": None, "members": None} and body["usage"] == {"devices": 0, "members": 4}
+    assert set(body["limits"].values()) == {None} and body["usage"] == {"devices": 0, "members": 4}
     for n in range(12):  # more than any paid plan's free tier
         world.create_device(f"sw{n}")
     for n in range(3):

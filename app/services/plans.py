@@ -18,15 +18,23 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Device, Invitation, Membership, Team, utcnow
 from app.services.errors import PlanLimit
+from app.services.gitstore_bridge import repo_path
+from gitstore import DeviceRepo
 
 # The plans, in order of size. None means unlimited. Prices come from the environment
 # (STRIPE_PRICE_PRO, STRIPE_PRICE_TEAM); "unlimited" is what every team has when billing is off.
+# `versions`: versions per device; `tags`: named versions per device (checked by the door for every
+# way in, git push included); no plan limits them today.
 PLAN_LIMITS: dict[str, dict[str, int | None]] = {
-    "unlimited": {"devices": None, "members": None},
-    "free": {"devices": 10, "members": 5},
-    "pro": {"devices": 200, "members": 10},
-    "team": {"devices": 2000, "members": 50},
+    "unlimited": {"devices": None, "members": None, "versions": None, "tags": None},
+    "free": {"devices": 10, "members": 5, "versions": None, "tags": None},
+    "pro": {"devices": 200, "members": 10, "versions": None, "tags": None},
+    "team": {"devices": 2000, "members": 50, "versions": None, "tags": None},
 }
+# Door change kinds that add versions, and those that add named versions.
+VERSION_KINDS = frozenset({"version", "import", "photos", "device.metadata", "push"})
+# A push is checked against `versions` only: its new tags are known only once receive-pack ran.
+TAG_KINDS = frozenset({"tag.create"})
 PAID_PLANS = ("pro", "team")
 PLAN_TITLES = {"unlimited": "Unlimited", "free": "Free", "pro": "Pro", "team": "Team"}
 
@@ -96,6 +104,21 @@ def _refuse(team: Team, what: str, limit: int, count: int) -> PlanLimit:
         f"A team owner can upgrade the plan on the billing page: {url}",
         extra={"limit": what, "allowed": limit, "used": count, "upgrade_url": url},
     )
+
+
+def check_can_change_device(team: Team, device: Device, kind: str) -> None:
+    """The door's plan hook, asked before any change of a device's refs (`kind` as the door
+    names it: version, import, photos, device.metadata, tag.create, tag.delete, push)."""
+    limits = limits_for(team)
+    versions = limits.get("versions")
+    if kind in VERSION_KINDS and versions is not None and (device.version_count or 0) >= versions:
+        raise _refuse(team, "versions per device", versions, device.version_count or 0)
+    tags = limits.get("tags")
+    if kind in TAG_KINDS and tags is not None:
+        with DeviceRepo.open(repo_path(device)) as repo:
+            count = len(list(repo.list_tags()))
+        if count >= tags:
+            raise _refuse(team, "named versions per device", tags, count)
 
 
 def check_can_add_member(team: Team, *, accepting_invitation: bool = False) -> None:
