@@ -209,15 +209,18 @@ def test_billing_actions_need_a_fresh_login(world, app, standin):
     token = billing_form(c)
     with c.session_transaction() as session:
         session["_fresh"] = False  # as after a session restored from the remember cookie
-    response = c.post("/billing/checkout", data={"team": "acme", "plan": "pro", "csrf_token": token})
-    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = c.post("/billing/checkout", data={"team": "acme", "plan": "pro", "csrf_token": token},
+                      headers={"Referer": "http://localhost/teams/acme/billing"})
+    assert response.status_code == 302 and "/reauth" in response.headers["Location"]
+    assert c.post("/billing/portal", data={"team": "acme", "csrf_token": token}).headers["Location"].startswith(
+        "/reauth")
     assert standin.requests == []
-    # The login form is shown again (not skipped) and a password login makes the session fresh.
+    # The password typed again makes the session fresh, and back on the billing page it works.
     page = c.get(response.headers["Location"])
     assert page.status_code == 200 and 'name="password"' in page.get_data(as_text=True)
-    relogin = c.post("/login", data={"login": "the-owner", "password": PASSWORD,
-                                     "csrf_token": csrf_from(page.get_data(as_text=True))})
-    assert relogin.status_code == 302
+    again = c.post(response.headers["Location"], data={"password": PASSWORD,
+                                                       "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert again.status_code == 302 and again.headers["Location"].endswith("/teams/acme/billing")
     token = billing_form(c)
     assert c.post("/billing/checkout", data={"team": "acme", "plan": "pro", "csrf_token": token}).status_code == 303
 

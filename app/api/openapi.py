@@ -58,6 +58,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "TeamDeleteInput": {"type": "object", "additionalProperties": False, "required": ["confirm"],
                         "properties": {"confirm": {"type": "string", "description": "the team's slug"}}},
+    "WebhookInput": {
+        "type": "object", "additionalProperties": False,
+        "properties": {
+            "url": {"type": "string", "maxLength": 2000, "description": "http:// or https://, no credentials"},
+            "events": {"type": "array", "minItems": 1, "items": {
+                "type": "string", "enum": ["version.created", "device.created", "device.deleted"]}},
+            "description": {"type": "string", "maxLength": 200},
+            "active": {"type": "boolean"},
+        },
+    },
+    "WatchInput": {"type": "object", "additionalProperties": False,
+                   "properties": {"mode": {"type": "string", "enum": ["each", "digest"]}}},
     "RoleInput": {"type": "object", "additionalProperties": False, "required": ["role"],
                   "properties": {"role": {"type": "string", "enum": ["viewer", "editor", "admin", "owner"]}}},
     "PasswordInput": {"type": "object", "required": ["password"], "properties": {"password": STRING}},
@@ -279,6 +291,24 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
      200, []),
     ("post", "/api/v1/devices/{device_id}/unarchive", "Make an archived device writable again", "devices", None,
      200, []),
+    # change notifications (signature: InfraTrace-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t." + body>)
+    ("get", "/api/v1/projects/{project_id}/webhooks", "A project's webhooks (admins)", "notifications", None,
+     200, []),
+    ("post", "/api/v1/projects/{project_id}/webhooks", "Add a webhook; the answer holds its secret, shown once",
+     "notifications", "WebhookInput", 201, []),
+    ("get", "/api/v1/webhooks/{webhook_id}", "A webhook", "notifications", None, 200, []),
+    ("patch", "/api/v1/webhooks/{webhook_id}", "Change a webhook", "notifications", "WebhookInput", 200, []),
+    ("delete", "/api/v1/webhooks/{webhook_id}", "Delete a webhook and its delivery log", "notifications", None,
+     204, []),
+    ("get", "/api/v1/webhooks/{webhook_id}/deliveries", "The delivery log, newest first", "notifications", None,
+     200, ["limit"]),
+    ("post", "/api/v1/webhooks/{webhook_id}/test", "Send a ping event", "notifications", None, 202, []),
+    ("put", "/api/v1/devices/{device_id}/watch", "Watch a device: e-mail per change or a daily digest",
+     "notifications", "WatchInput", 200, []),
+    ("delete", "/api/v1/devices/{device_id}/watch", "Stop watching a device", "notifications", None, 204, []),
+    ("put", "/api/v1/projects/{project_id}/watch", "Watch a project", "notifications", "WatchInput", 200, []),
+    ("delete", "/api/v1/projects/{project_id}/watch", "Stop watching a project", "notifications", None, 204, []),
+    ("get", "/api/v1/me/watches", "What you watch", "notifications", None, 200, []),
 ]
 
 ERRORS = {

@@ -3,15 +3,27 @@
 from app.models.accounts import (
     ROLES,
     ApiToken,
+    AuthFailureCounter,
     Invitation,
     Membership,
     OutboxMail,
+    PolicyVersion,
     SecurityEvent,
     Team,
     User,
 )
 from app.models.base import Base, new_id, utcnow
 from app.models.billing import CheckoutAttempt, StripeEvent
+from app.models.integrations import (
+    DELIVERY_STATUSES,
+    WATCH_MODES,
+    WEBHOOK_EVENTS,
+    ImportedCommit,
+    ImportedDevice,
+    Watch,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -28,6 +40,14 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
+    "DELIVERY_STATUSES",
+    "WATCH_MODES",
+    "WEBHOOK_EVENTS",
+    "ImportedCommit",
+    "ImportedDevice",
+    "Watch",
+    "Webhook",
+    "WebhookDelivery",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "CheckoutAttempt",
@@ -46,6 +66,8 @@ __all__ = [
     "TaskComment",
     "Vlan",
     "ApiToken",
+    "AuthFailureCounter",
+    "PolicyVersion",
     "Base",
     "Invitation",
     "Membership",

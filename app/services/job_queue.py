@@ -44,6 +44,11 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "billing_payment_failed": ("workers.jobs.billing_payment_failed", 300, [60, 600]),
     "billing_cancel_team": ("workers.jobs.billing_cancel_team", 300, [60, 600, 3600, 6 * 3600]),
     "billing_reconcile": ("workers.jobs.billing_reconcile", 3600, [600, 3600]),
+    # A webhook's HTTP failures are retried by its own schedule (notifications.RETRY_DELAYS); these
+    # intervals only cover a crashed job.
+    "deliver_webhook": ("workers.jobs.deliver_webhook", 120, [30, 300]),
+    "mail_watchers": ("workers.jobs.mail_watchers", 300, [60, 600]),
+    "send_password_reset": ("workers.jobs.send_password_reset", 120, [10, 60]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900

@@ -7,9 +7,23 @@ from flask_login import current_user
 
 
 def register_web(app: Flask) -> None:
-    from app.web import account, auth, billing, dashboard, devices, inventory, photos, preferences, privacy, teams
+    from app.web import (
+        account,
+        auth,
+        billing,
+        dashboard,
+        devices,
+        inventory,
+        notifications,
+        photos,
+        preferences,
+        privacy,
+        security,
+        teams,
+    )
 
-    for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, photos, notifications,
+                   security):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -17,15 +31,21 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
+        from app.i18n import current_language
         from app.services.billing import payment_problem_teams
+        from app.services.policy import banner_for
 
-        teams_nav = user_teams(current_user) if current_user.is_authenticated else []
+        signed_in = current_user.is_authenticated
+        teams_nav = user_teams(current_user) if signed_in else []
         return {
             "nav_teams": teams_nav,
+            "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
             # Owners see a banner on every page while a team's payment has failed.
-            "payment_problems": payment_problem_teams(current_user) if current_user.is_authenticated else [],
+            "payment_problems": payment_problem_teams(current_user) if signed_in else [],
             "dev_mode": not config.mail_url,
             **preferences.current(),
+            # The language actually rendered (the cookie's choice, else the browser's).
+            "language": current_language(),
         }
 
     @app.after_request

@@ -1,19 +1,21 @@
 """Billing pages (owners only) and the Stripe webhook endpoint; thin over app/services/billing.py.
 
-Upgrading and managing the subscription need a fresh login (Flask-Login's `fresh_login_required`:
-a session restored from the remember cookie is sent to the login form first).
+Upgrading and managing the subscription need a fresh login (`app.web.fresh.require_fresh_login`: a
+session restored from the remember cookie, or whose password is older than FRESH_LOGIN_MINUTES, is
+sent to /reauth first).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, fresh_login_required, login_required
+from flask_login import current_user, login_required
 
 from app.extensions import csrf, db
 from app.http.errors import html_error
 from app.services import billing, plans, teams
 from app.services.errors import NotFound, ServiceError
 from app.web.forms import BillingTeamForm, CheckoutForm
+from app.web.fresh import require_fresh_login
 
 bp = Blueprint("billing", __name__)
 
@@ -83,13 +85,15 @@ def _action(form_class, start):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/billing/checkout")
-@fresh_login_required
+@login_required
+@require_fresh_login
 def checkout():  # type: ignore[no-untyped-def]
     return _action(CheckoutForm, lambda access, form, back: billing.start_checkout(access, form.plan.data, back))
 
 
 @bp.post("/billing/portal")
-@fresh_login_required
+@login_required
+@require_fresh_login
 def portal():  # type: ignore[no-untyped-def]
     return _action(BillingTeamForm, lambda access, form, back: billing.portal_url(access, back))
 
