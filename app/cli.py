@@ -200,6 +200,9 @@ def cmd_import_git(args: argparse.Namespace, config: Config) -> int:
             print(f"import-git: {exc.message}", file=sys.stderr)
             return 1
     print(summary.text())
+    return 0
+
+
 def cmd_notify_policy_change(args: argparse.Namespace, config: Config) -> int:
     from app.extensions import db
     from app.services.errors import ServiceError
