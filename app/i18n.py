@@ -63,6 +63,8 @@ VALUE_LABELS = {
     "planned": _l("planned"), "spare": _l("spare"), "decommissioned": _l("decommissioned"),
     "queued": _l("queued"), "running": _l("running"), "failed": _l("failed"),
     "viewer": _l("viewer"), "editor": _l("editor"), "admin": _l("admin"), "owner": _l("owner"),
+    "compliant": _l("compliant"), "failing": _l("failing"), "not_applicable": _l("not applicable"),
+    "unknown": _l("unknown"),
 }
 
 

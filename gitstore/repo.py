@@ -401,6 +401,19 @@ class DeviceRepo(TagsMixin):
             photos=_json_file(tree, PHOTOS_FILE, []),
         )
 
+    def indexable_files(self, rev: str, folder: str, names: tuple[str, ...] = ()) -> dict[str, bytes]:
+        """Every blob under `folder` (e.g. "configs/") plus the top-level files `names`, by full path,
+        without parsing anything (a search index must not fail on a file it cannot read as JSON)."""
+        tree = self._commit(rev).tree
+        out: dict[str, bytes] = {}
+        top = folder.rstrip("/")
+        if top in tree and self.raw[tree[top].id].type == ObjectType.TREE:
+            _collect_blobs(self.raw, self.raw[tree[top].id], f"{top}/", out)
+        for name in names:
+            if name in tree and self.raw[tree[name].id].type == ObjectType.BLOB:
+                out[name] = self.raw[tree[name].id].data
+        return out
+
     def read_file(self, rev: str, path: str) -> bytes:
         """Raw bytes of one file; FileNotFoundError if the path is not a file at that version."""
         commit = self._commit(rev)

@@ -316,6 +316,22 @@ def billing_reconcile() -> None:
 
 
 @_job
+def analyse_device(device_id: str) -> None:
+    """Block summaries of the device's new versions and its compliance at the head."""
+    from app.services.version_analysis import analyse_device as analyse
+
+    analyse(device_id)
+
+
+@_job
+def evaluate_project_compliance(project_id: str) -> None:
+    """Compliance rules changed: evaluate every device of the project again."""
+    from app.services.version_analysis import evaluate_project
+
+    evaluate_project(project_id)
+
+
+@_job
 def deliver_webhook(delivery_id: str) -> None:
     """One attempt of a webhook delivery; a failed attempt is rescheduled by its own backoff."""
     from app.services.notifications import deliver

@@ -12,12 +12,14 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
   50, a page 5,000 deep and a path-filtered page from the SQL index, against `git log` for the
   same pages;
 - diff: two versions of a 50,000-line config with 1% of lines changed, `versions.diff_device` plus
-  its JSON shaping, against `git diff`.
+  its JSON shaping, against `git diff`;
+- search and compliance: app/bench/search.py (fleet search against `grep -rFn`, compliance rules).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
@@ -30,6 +32,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from app.bench.search import KEYS as SEARCH_KEYS
+from app.bench.search import TARGETS as SEARCH_TARGETS
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
@@ -56,6 +61,7 @@ KEYS = (
     "diff.lines", "diff.changed_lines", "diff.ms", "diff.git_ms", "diff.ratio_vs_git_diff",
     "clone.commits", "clone.pack_bytes", "clone.seconds", "clone.http_backend_seconds",
     "clone.throughput_mib_s", "clone.ratio_vs_http_backend", "clone.noop_fetch_ms",
+    *SEARCH_KEYS,
 )
 
 
@@ -429,6 +435,7 @@ TARGETS = {
     "diff.ratio_vs_git_diff": ("<=", 2.0),
     "clone.ratio_vs_http_backend": (">=", 0.8),
     "clone.noop_fetch_ms": ("<", 150.0),
+    **SEARCH_TARGETS,
 }
 
 
@@ -447,6 +454,9 @@ def run(mode: str = "quick") -> dict[str, Any]:
     from app.bench.clone import run_clone_bench
 
     results.update(run_clone_bench(quick=mode != "full", commits=200 if mode == "tiny" else None))
+    from app.bench.search import run_search_bench
+
+    results.update(run_search_bench(mode, os.environ.get("DATABASE_URL")))
     results["mode"] = mode
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets_met"] = all(meets(key, results[key]) for key in TARGETS if key in results)

@@ -14,6 +14,15 @@ from app.models.accounts import (
 )
 from app.models.base import Base, new_id, utcnow
 from app.models.billing import CheckoutAttempt, StripeEvent
+from app.models.fleet import (
+    COMPLIANCE_KINDS,
+    COMPLIANCE_STATUSES,
+    FTS_OBJECTS,
+    ChangeSummary,
+    ComplianceResult,
+    ComplianceRule,
+    ConfigText,
+)
 from app.models.integrations import (
     DELIVERY_STATUSES,
     WATCH_MODES,
@@ -40,6 +49,13 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
+    "COMPLIANCE_KINDS",
+    "COMPLIANCE_STATUSES",
+    "FTS_OBJECTS",
+    "ChangeSummary",
+    "ComplianceResult",
+    "ComplianceRule",
+    "ConfigText",
     "DELIVERY_STATUSES",
     "WATCH_MODES",
     "WEBHOOK_EVENTS",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, created_column, id_column, utcnow
 
-WEBHOOK_EVENTS = ("version.created", "device.created", "device.deleted")
+WEBHOOK_EVENTS = ("version.created", "device.created", "device.deleted", "device.noncompliant")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 WATCH_MODES = ("each", "digest")
 

@@ -44,6 +44,8 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "billing_payment_failed": ("workers.jobs.billing_payment_failed", 300, [60, 600]),
     "billing_cancel_team": ("workers.jobs.billing_cancel_team", 300, [60, 600, 3600, 6 * 3600]),
     "billing_reconcile": ("workers.jobs.billing_reconcile", 3600, [600, 3600]),
+    "analyse_device": ("workers.jobs.analyse_device", 1800, [30, 300, 1800]),
+    "evaluate_project_compliance": ("workers.jobs.evaluate_project_compliance", 3600, [60, 600]),
     # A webhook's HTTP failures are retried by its own schedule (notifications.RETRY_DELAYS); these
     # intervals only cover a crashed job.
     "deliver_webhook": ("workers.jobs.deliver_webhook", 120, [30, 300]),

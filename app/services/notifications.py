@@ -372,6 +372,17 @@ def device_created(device: Device) -> list[tuple[str, ...]]:
         for hook in _hooks_for(device.project_id, "device.created")]
 
 
+def device_noncompliant(device: Device, commit: str, failures: list[dict[str, Any]]) -> list[tuple[str, ...]]:
+    """A device just started failing compliance rules (the analysis job): one event per webhook."""
+    return [("deliver_webhook", _queue(hook, "device.noncompliant", {
+        "project": _project_json(db.session.get(Project, device.project_id)),
+        "device": _device_json(device), "commit": commit,
+        "failures": [{"rule": f.get("rule"), "kind": f.get("kind"), "lines": f.get("lines", []),
+                      "blocks": f.get("blocks", []), "missing": f.get("missing", "")} for f in failures],
+        "web_url": _url(f"/projects/{device.project_id}/compliance")}).id)
+        for hook in _hooks_for(device.project_id, "device.noncompliant")]
+
+
 def device_deleted(device: Device) -> None:
     """Called by the door's delete before the row goes (the payload is built from it)."""
     for hook in _hooks_for(device.project_id, "device.deleted"):
@@ -424,7 +435,7 @@ def deliver(delivery_id: str, now: datetime | None = None) -> str | None:
         return None
     delivery = db.session.get(WebhookDelivery, delivery_id)
     hook = delivery.webhook
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    body = json.dumps(_with_block_summaries(delivery.payload), separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(time.time())  # the moment of sending (receivers check it), whatever `now` schedules
     headers = {"Content-Type": "application/json", "User-Agent": "InfraTrace-Webhook/1",
                SIGNATURE_HEADER: sign(hook.secret, timestamp, body), "InfraTrace-Event": delivery.event,
@@ -442,6 +453,25 @@ def deliver(delivery_id: str, now: datetime | None = None) -> str | None:
         delivery.next_attempt_at = now + timedelta(seconds=RETRY_DELAYS[delivery.attempts - 1])
     db.session.commit()
     return delivery.status
+
+
+def _with_block_summaries(payload: dict[str, Any]) -> dict[str, Any]:
+    """A version event's versions with their block summaries (`summary`), once the analysis job
+    has written them (it is queued before the delivery; a version without one gets an empty list)."""
+    versions = payload.get("versions") if isinstance(payload, dict) else None
+    device = (payload.get("device") or {}).get("id") if isinstance(payload, dict) else None
+    if not versions or not device:
+        return payload
+    from app.models import ChangeSummary
+
+    shas = [v.get("commit") for v in versions]
+    rows = db.session.execute(
+        select(CommitRecord.sha, ChangeSummary.summary).join(ChangeSummary, ChangeSummary.commit_id == CommitRecord.id)
+        .where(CommitRecord.device_id == device, CommitRecord.sha.in_(shas)).order_by(ChangeSummary.id)).all()
+    by_sha: dict[str, list[str]] = {}
+    for sha, summary in rows:
+        by_sha.setdefault(sha, []).append(summary)
+    return {**payload, "versions": [{**v, "summary": by_sha.get(v.get("commit"), [])} for v in versions]}
 
 
 def retry_due(now: datetime | None = None) -> int:

@@ -13,6 +13,7 @@ def register_web(app: Flask) -> None:
         billing,
         dashboard,
         devices,
+        fleet,
         inventory,
         notifications,
         photos,
@@ -22,7 +23,7 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, photos, notifications,
+    for module in (auth, account, privacy, dashboard, teams, billing, devices, inventory, fleet, photos, notifications,
                    security):
         app.register_blueprint(module.bp)
 

@@ -19,7 +19,7 @@ from app.extensions import db
 from app.http.common import paginate
 from app.http.errors import html_error
 from app.models import AuditEvent, Device, Membership, Network, Project, Task, TaskComment, User
-from app.services import access, audit_log, devices, networks, projects, search, tasks, teams
+from app.services import access, audit_log, devices, networks, projects, tasks, teams
 from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
@@ -418,16 +418,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
     return render_template("tasks/mine.html", page=page, status=status, statuses=tasks.TASK_STATUSES)
 
 
-# ---------------------------------------------------------------- search and audit
-
-@bp.get("/teams/<slug>/search")
-@login_required
-def team_search(slug: str):  # type: ignore[no-untyped-def]
-    team = teams.team_access(_user(), slug)
-    query = (request.args.get("q") or "").strip()
-    results = search.search(team, query) if query else None
-    return render_template("search/results.html", access=team, q=query, results=results)
-
+# ---------------------------------------------------------------- audit (the team search lives in web/fleet.py)
 
 @bp.get("/teams/<slug>/audit")
 @login_required

@@ -1,7 +1,7 @@
 """billing: plan state on teams, applied Stripe events, checkout attempts
 
 Revision ID: 0014_billing
-Revises: 0013_accounts
+Revises: 0015_search
 Create Date: 2026-11-30 02:13:36.189164
 """
 from alembic import op
@@ -10,7 +10,7 @@ import app.models.base
 
 
 revision = '0014_billing'
-down_revision = '0013_accounts'
+down_revision = '0015_search'
 branch_labels = None
 depends_on = None
 
