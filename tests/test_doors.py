@@ -251,3 +251,30 @@ def test_every_door_lets_an_allowed_change_through(door, way, monkeypatch):
     after = door.state()
     assert after != before
     assert after[2] > before[2], f"{way}: no audit event"
+
+
+def test_the_seams_plug_into_every_content_way_in(door, monkeypatch):
+    """CONTENT_STEPS (noise rules, redaction), RECORD_STEPS (search index) and AFTER_COMMIT_JOBS
+    (notifications) are called by the door, and a content step's result is what gets committed."""
+    from app.services import device_door
+
+    seen: dict[str, list] = {"record": [], "jobs": []}
+
+    def redact(device, access, changes):
+        configs = {name: (data or b"").replace(b"secret", b"<redacted>")
+                   for name, data in (changes.configs or {}).items()}
+        return type(changes)(configs=configs, ports=changes.ports, photos=changes.photos, device=changes.device)
+
+    monkeypatch.setattr(device_door, "CONTENT_STEPS", [redact])
+    monkeypatch.setattr(device_door, "RECORD_STEPS", [lambda device, moved: seen["record"].append(device.id)])
+    monkeypatch.setattr(device_door, "AFTER_COMMIT_JOBS",
+                        [lambda device, moved: seen["jobs"].append(device.id) or []])
+    h = door.headers("allowed")
+    url = f"/api/v1/devices/{door.device_id}/versions"
+    assert door.client.post(url, json={"message": "m", "configs": {"a": "pw secret\n"}}, headers=h).status_code == 201
+    assert door.client.post(f"{url}/import", json={"versions": [{"message": "m2", "configs": {"b": "a secret\n"}}]},
+                            headers=h).status_code == 201
+    with DeviceRepo.open(door.repo) as repo:
+        assert repo.read_file("HEAD", "configs/a") == b"pw <redacted>\n"
+        assert repo.read_file("HEAD", "configs/b") == b"a <redacted>\n"
+    assert seen["record"] == [door.device_id] * 2 and seen["jobs"] == [door.device_id] * 2

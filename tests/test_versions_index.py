@@ -11,6 +11,7 @@ from app.cli import main as cli_main
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device
 from tests.device_support import World, world_fixture  # noqa: F401  (fixture)
+from tests.privacy_support import drain
 
 
 def _history(client, world: World, device_id: str, query: str = "") -> list[dict]:
@@ -28,8 +29,9 @@ def test_reindex_command_restores_identical_history(world, client, app, config, 
     device = world.create_device("sw")
     other = world.create_device("sw2")
     for i in range(8):
-        world.write(device["id"], message=f"m{i}", configs={"run" if i % 2 else f"x{i}": f"{i}\n"})
-    world.write(other["id"], configs={"a": "1\n"})
+        world.write(device["id"], message=f"m{i}", configs={"run" if i % 2 else f"x{i}": f"{i}\n"}).close()
+    world.write(other["id"], configs={"a": "1\n"}).close()
+    drain(app)  # the writes' jobs (block summaries among them) ran, as under a WSGI server
     before = _history(client, world, device["id"])
     before_path = _history(client, world, device["id"], "&path=configs/run")
     before_device = client.get(f"/api/v1/devices/{device['id']}", headers=world.headers["viewer"]).get_json()

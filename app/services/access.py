@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Device, Membership, Network, Project, Task, Team, User
@@ -17,15 +17,21 @@ from app.services.teams import TeamAccess
 T = TypeVar("T", Project, Device, Network, Task)
 
 
+def _lookup(model: type[T]):  # type: ignore[no-untyped-def]
+    """The object, its team and the caller's role there, as one query built once per model."""
+    return (select(model, Team, Membership.role)
+            .join(Team, Team.id == model.team_id)
+            .join(Membership, Membership.team_id == Team.id)
+            .where(model.id == bindparam("object_id"), Membership.user_id == bindparam("user_id")))
+
+
+_LOOKUPS = {model: _lookup(model) for model in (Project, Device, Network, Task)}
+
+
 def _scoped(model: type[T], user: User, object_id: str, label: str) -> tuple[T, TeamAccess]:
     if not isinstance(object_id, str) or len(object_id) > 64:
         raise NotFound(f"No such {label}.")
-    row = db.session.execute(
-        select(model, Team, Membership.role)
-        .join(Team, Team.id == model.team_id)
-        .join(Membership, Membership.team_id == Team.id)
-        .where(model.id == object_id, Membership.user_id == user.id)
-    ).first()
+    row = db.session.execute(_LOOKUPS[model], {"object_id": object_id, "user_id": user.id}).first()
     if row is None:
         raise NotFound(f"No such {label}.")
     obj, team, role = row

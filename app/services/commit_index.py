@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
-from app.models import CommitPath, CommitRecord, Device, User
+from app.models import ChangeSummary, CommitPath, CommitRecord, Device, User
 from app.services import config_index, job_queue
 from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
@@ -165,7 +165,15 @@ def record_commits(
 
 
 def rebuild_device(device: Device) -> int:
-    """Drop the device's index rows and index its whole history again from the repo."""
+    """Drop the device's index rows and index its whole history again from the repo.
+
+    Block summaries are derived from commits that do not change, so they are kept by commit id
+    across the rebuild (and the analysis resumes where it was), instead of waiting for a job.
+    """
+    kept = _summaries_by_sha(device)
+    analysed_sha = db.session.scalar(select(CommitRecord.sha).where(
+        CommitRecord.device_id == device.id, CommitRecord.seq == (device.analysed_seq or 0)))
+    db.session.execute(delete(ChangeSummary).where(ChangeSummary.device_id == device.id))
     db.session.execute(delete(CommitPath).where(CommitPath.device_id == device.id))
     db.session.execute(delete(CommitRecord).where(CommitRecord.device_id == device.id))
     with open_repo(device) as repo:
@@ -174,9 +182,34 @@ def rebuild_device(device: Device) -> int:
     _add(device, commits, 1)
     db.session.flush()
     _refresh_summary(device, head)
+    _restore_summaries(device, kept, analysed_sha)
     config_index.rebuild(device, head)
     job_queue.enqueue("analyse_device", device.id)
     return len(commits)
+
+
+def _summaries_by_sha(device: Device) -> dict[str, list[dict[str, object]]]:
+    rows = db.session.execute(
+        select(CommitRecord.sha, ChangeSummary.path, ChangeSummary.block, ChangeSummary.summary,
+               ChangeSummary.created_at)
+        .join(ChangeSummary, ChangeSummary.commit_id == CommitRecord.id)
+        .where(CommitRecord.device_id == device.id).order_by(ChangeSummary.id)).all()
+    kept: dict[str, list[dict[str, object]]] = {}
+    for sha, path, block, summary, created_at in rows:
+        kept.setdefault(sha, []).append({"path": path, "block": block, "summary": summary, "created_at": created_at})
+    return kept
+
+
+def _restore_summaries(device: Device, kept: dict[str, list[dict[str, object]]], analysed_sha: str | None) -> None:
+    ids = dict(db.session.execute(select(CommitRecord.sha, CommitRecord.id).where(
+        CommitRecord.device_id == device.id)).tuples().all())
+    rows = [{"commit_id": ids[sha], "device_id": device.id, "team_id": device.team_id, **item}
+            for sha, items in kept.items() if sha in ids for item in items]
+    if rows:
+        db.session.execute(insert(ChangeSummary), rows)
+    seq = db.session.scalar(select(CommitRecord.seq).where(
+        CommitRecord.device_id == device.id, CommitRecord.sha == analysed_sha)) if analysed_sha else None
+    device.analysed_seq = seq or 0
 
 
 def reindex(device_id: str | None = None) -> tuple[int, int]:

@@ -30,6 +30,7 @@ that the reconciler repairs what a process killed there leaves behind.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -63,10 +64,11 @@ from gitstore import (
     TagExists,
 )
 
+log = logging.getLogger(__name__)
+
 FULL_SCOPES = frozenset({"read", "write"})
 # Seconds a client is told to wait when the repository is busy (lock timeout).
 RETRY_AFTER_SECONDS = 5
-PSEUDONYM_DOMAIN = "@users.noreply.infratrace"
 
 _VERBS = {
     "version.write": "writing versions",
@@ -102,9 +104,6 @@ def actor_of(who: User | Actor) -> Actor:
     return who if isinstance(who, Actor) else Actor(who)
 
 
-SYSTEM = Actor(None, FULL_SCOPES, "system")
-
-
 @dataclass
 class Moved:
     """What a ref move did, for the recording steps.
@@ -130,7 +129,9 @@ class RefChange:
 
     `move(repo)` runs under the repo lock and must move refs only through gitstore's
     compare-and-swap; `content` (when the change carries files) goes through CONTENT_STEPS and
-    validation first; `allow_archived` is for unarchiving (and deletion).
+    validation first and is replaced by what they made of it, so `move` must commit
+    `change.content` (never the raw input; see versions.commit); `allow_archived` is for
+    unarchiving.
     """
 
     kind: str
@@ -482,10 +483,16 @@ def push(actor: Actor, device: Device, access: TeamAccess, max_file_bytes: int,
             }
             if moved:
                 faults.point("door.after_ref_move")
-                added = record_moved(device, actor, Moved(True), repo)
-                audit.record(device.team_id, actor.user, "push", "device", device.id,
-                             {"refs": moved, "commits": added, "head": device.head_commit})
-                commit_sql()
+                try:
+                    added = record_moved(device, actor, Moved(True), repo)
+                    audit.record(device.team_id, actor.user, "push", "device", device.id,
+                                 {"refs": moved, "commits": added, "head": device.head_commit})
+                    commit_sql()
+                except Exception:  # noqa: BLE001 - git already moved the refs and said so
+                    # receive-pack has reported success to the client; the reconciler (sweep,
+                    # start-up) records this push later, marked as recovered.
+                    db.session.rollback()
+                    log.exception("push to device %s: the refs moved but recording failed", device.id)
     except GitStoreError as exc:
         db.session.rollback()
         raise answer(exc) from None  # type: ignore[misc]

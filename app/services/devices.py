@@ -249,15 +249,16 @@ def update_device(user: User | Actor, device_id: str, body: dict[str, Any]) -> t
         audit.record(access.team.id, actor.user, "update", "device", device.id, changes)
 
     def move(repo: DeviceRepo) -> Moved:
-        if new_snapshot == old_snapshot:
+        if change.content is None:
             return Moved(False)
-        result = repo.commit_version(Changes(device=new_snapshot), author_for(actor.user),
-                                     "Update device metadata")
+        result = repo.commit_version(change.content, author_for(actor.user), "Update device metadata")
         return Moved(result.changed, [(result, "Update device metadata")])
 
-    # Checked on the state before this change: archiving itself, or unarchiving, is allowed.
-    device_door.change_refs(actor, device, access,
-                            RefChange("device.metadata", "inventory.write", move, allow_archived=True))
+    # The archived rule was applied above, on the state before this change (so that archiving
+    # itself and unarchiving pass); the door applies every other rule.
+    content = Changes(device=new_snapshot) if new_snapshot != old_snapshot else None
+    change = RefChange("device.metadata", "inventory.write", move, content, allow_archived=True)
+    device_door.change_refs(actor, device, access, change)
     return device, access
 
 

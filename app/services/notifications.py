@@ -301,7 +301,10 @@ def after_move(device: Device, moved: Any) -> list[tuple[str, ...]]:
     if created:
         jobs += device_created(device)
     previous = moved.previous_head
-    if device.head_commit and device.head_commit != previous:
+    # Cheap first: most projects have no webhook or watcher, and this runs inside every write's
+    # SQL transaction (on SQLite, while the database's write lock is held).
+    listening = bool(_hooks_for(device.project_id, "version.created")) or _has_watchers(device, "each")
+    if listening and device.head_commit and device.head_commit != previous:
         commits, count = _indexed_since(device, previous)
         creation_only = (created and count == 1 and commits[0].parent is None
                          and [f.path for f in commits[0].files] == ["device.json"])

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
@@ -60,18 +60,25 @@ def create_token(
     return NewToken(token, secret)
 
 
+_TOKEN_AND_USER = (select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                   .where(ApiToken.token_hash == bindparam("hash")))
+
+
 def user_for_token(secret: str) -> tuple[User, ApiToken] | None:
     """The live user and token for a secret, or None (revoked, expired, deleted account)."""
     if not secret or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    # Token and user in one prebuilt query: every API request and every git request pays this.
+    row = db.session.execute(_TOKEN_AND_USER, {"hash": hash_secret(secret)}).first()
     now = utcnow()
-    if token is None or token.revoked_at is not None:
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None:
         return None
     if token.expires_at is not None and token.expires_at <= now:
         return None
-    user = token.user
-    if user is None or not user.is_active:
+    if not user.is_active:
         return None
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         token.last_used_at = now

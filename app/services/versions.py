@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
@@ -73,19 +72,12 @@ def _access(user: User, device_id: str, action: str) -> tuple[Device, TeamAccess
 # -- authors ------------------------------------------------------------------------------------
 
 
-def author_json(user: User | None, pseudonym: str) -> dict[str, Any]:
+def author_json(user: Any, pseudonym: str) -> dict[str, Any]:
     """The person when SQL still knows them; otherwise only the pseudonym the repo carries."""
     if user is None or user.deleted_at is not None:
         return {"username": None, "display_name": pseudonym, "pseudonym": pseudonym}
     return {"username": user.username, "display_name": user.display_name or user.username,
             "pseudonym": pseudonym}
-
-
-def _users_by_id(ids: Iterable[str | None]) -> dict[str, User]:
-    wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    return {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(wanted)))}
 
 
 def _user_for_email(email: str) -> User | None:
@@ -299,12 +291,15 @@ def commit(
 
     def move(repo: DeviceRepo) -> Moved:
         expected = _expected_parent(repo, parent)
-        result: CommitResult = repo.commit_version(changes, author_for(who.user), message, expected)
+        # What the door's content steps made of `changes` (noise rules, redaction), never the raw input.
+        assert change.content is not None
+        result: CommitResult = repo.commit_version(change.content, author_for(who.user), message, expected)
         return Moved(result.changed, [(result, message)], "commit", "device_version",
                      {"commit": result.commit, "parent": result.parent, "message": message.strip()[:200],
                       "files": [f.path for f in result.files]}, result=result)
 
-    moved = device_door.change_refs(who, device, access, RefChange("version", "version.write", move, changes))
+    change = RefChange("version", "version.write", move, changes)
+    moved = device_door.change_refs(who, device, access, change)
     result: CommitResult = moved.result
     return _commit_json(result, None, author_json(who.user, who.user.author_name)), result.changed
 
@@ -329,6 +324,30 @@ def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
+# What a history page shows: plain rows, not ORM objects (a page is read on every history request).
+# The author comes in the same query (an outer join: a deleted account leaves the pseudonym only).
+_HISTORY_COLUMNS = (CommitRecord.id, CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
+                    CommitRecord.author_id, CommitRecord.author_pseudonym, CommitRecord.created_at,
+                    CommitRecord.files_changed, CommitRecord.additions, CommitRecord.deletions,
+                    User.username, User.display_name, User.deleted_at)
+
+
+def _history_select():  # type: ignore[no-untyped-def]
+    return select(*_HISTORY_COLUMNS).outerjoin(User, User.id == CommitRecord.author_id)
+
+
+# The two unfiltered pages (newest, and below a cursor), built once: only the values change.
+_NEWEST = (_history_select().where(CommitRecord.device_id == bindparam("device"))
+           .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
+_BELOW = (_history_select().where(CommitRecord.device_id == bindparam("device"), CommitRecord.seq < bindparam("before"))
+          .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
+
+
+def _rows(statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
+    """Plain rows through the session's connection: no ORM result processing for a read-only page."""
+    return list(db.session.connection().execute(statement, params or {}))
+
+
 def history_page(
     device: Device, path: str | None = None, limit: int = 50, cursor: str | None = None
 ) -> dict[str, Any]:
@@ -346,28 +365,28 @@ def history_page(
         seqs_query = select(CommitPath.seq).where(CommitPath.device_id == device.id, match).distinct()
         if before is not None:
             seqs_query = seqs_query.where(CommitPath.seq < before)
-        seqs = list(db.session.scalars(seqs_query.order_by(CommitPath.seq.desc()).limit(limit + 1)))
-        rows = list(db.session.scalars(
-            select(CommitRecord).where(CommitRecord.device_id == device.id, CommitRecord.seq.in_(seqs))
+        seqs = [row.seq for row in _rows(seqs_query.order_by(CommitPath.seq.desc()).limit(limit + 1))]
+        rows = _rows(
+            _history_select().where(CommitRecord.device_id == device.id, CommitRecord.seq.in_(seqs))
             .order_by(CommitRecord.seq.desc())
-        )) if seqs else []
+        ) if seqs else []
     else:
-        query = select(CommitRecord).where(CommitRecord.device_id == device.id)
-        if before is not None:
-            query = query.where(CommitRecord.seq < before)
-        rows = list(db.session.scalars(query.order_by(CommitRecord.seq.desc()).limit(limit + 1)))
+        params = {"device": device.id, "limit": limit + 1}
+        if before is None:
+            rows = _rows(_NEWEST, params)
+        else:
+            rows = _rows(_BELOW, {**params, "before": before})
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1].seq)
-    users = _users_by_id(r.author_id for r in rows)
     summaries = version_analysis.summaries_for([r.id for r in rows])
     items = [
         {
             "commit": r.sha,
             "parent": r.parent_sha,
             "message": r.message,
-            "author": author_json(users.get(r.author_id or ""), r.author_pseudonym),
+            "author": author_json(r if r.author_id and r.username is not None else None, r.author_pseudonym),
             "created_at": r.created_at,
             "files_changed": r.files_changed,
             "additions": r.additions,
