@@ -150,6 +150,19 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_billing_sync(args: argparse.Namespace, config: Config) -> int:
+    if not config.stripe_secret_key:
+        print("STRIPE_SECRET_KEY is not set: billing is off, every team is unlimited.", file=sys.stderr)
+        return 2
+    from app.services.billing import reconcile
+
+    with _in_app(config):
+        summary = reconcile()
+    print(f"Billing sync: {summary['teams']} paying team(s) re-read from Stripe, "
+          f"{summary['repaired']} repaired, {summary['failed']} failed.")
+    return 1 if summary["failed"] else 0
+
+
 class _ProgressBar:
     """A one-line progress bar on a terminal (nothing when output is piped or logged)."""
 
@@ -255,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
                    ).set_defaults(func=cmd_purge)
+    sub.add_parser("billing-sync", help="re-read every paying team's subscription from Stripe, repair local state"
+                   ).set_defaults(func=cmd_billing_sync)
     imports = sub.add_parser("import-git", help="import an Oxidized or RANCID git repository with its history")
     imports.add_argument("source", help="path of the source git repository")
     imports.add_argument("--project", required=True, metavar="ID", help="the project that receives the devices")

@@ -24,6 +24,7 @@ class Config:
     mail_from: str = "InfraTrace <noreply@infratrace.invalid>"
     public_url: str = "http://127.0.0.1:5000"
     stripe_secret_key: str | None = None
+    # One secret, or several comma-separated while the endpoint's secret is being rotated.
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     stripe_prices: Mapping[str, str] = field(default_factory=dict)
@@ -63,11 +64,9 @@ class Config:
         data_dir.mkdir(parents=True, exist_ok=True)
         port = int(env.get("PORT") or 5000)
         database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'infratrace.db'}"
-        prices = {
-            key[len("STRIPE_PRICE_"):].lower(): value
-            for key, value in env.items()
-            if key.startswith("STRIPE_PRICE_") and value
-        }
+        # The paid plans of app/services/plans.py; a plan without a price is not for sale.
+        prices = {plan: env[f"STRIPE_PRICE_{plan.upper()}"] for plan in ("pro", "team")
+                  if env.get(f"STRIPE_PRICE_{plan.upper()}")}
         return cls(
             data_dir=data_dir,
             database_url=database_url,

@@ -118,7 +118,9 @@ def test_malformed_body(world, client):
     assert_error(response, 400)
 
 
-def test_plan_limit(world, client, monkeypatch):
+def test_plan_limit(world, app, client, monkeypatch):
+    # Limits apply only when billing is on (with no Stripe key every team is unlimited).
+    monkeypatch.setitem(app.config, "INFRATRACE", app.config["INFRATRACE"].with_changes(stripe_secret_key="sk_test"))
     monkeypatch.setitem(plans.PLAN_LIMITS, "free", {"devices": 1, "members": None})
     world.create_device("one")
     response = client.post(f"/api/v1/projects/{world.project_id}/devices", json={"name": "two"},

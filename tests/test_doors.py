@@ -213,6 +213,9 @@ def _apply_rule(door: Door, rule: str, monkeypatch) -> None:
         with door.app.app_context():
             devices.set_archived(db.session.get(User, door.world.users["owner"]), door.device_id, True)
     if rule == "plan_limit":
+        # Plans limit only when billing is on (with no Stripe key every team is unlimited).
+        monkeypatch.setitem(door.app.config, "INFRATRACE",
+                            door.app.config["INFRATRACE"].with_changes(stripe_secret_key="sk_test_door"))
         monkeypatch.setitem(plans.PLAN_LIMITS, "door-test", {"devices": None, "members": None,
                                                              "versions": 1, "tags": 0})
         with door.app.app_context():

@@ -281,6 +281,41 @@ def purge_accounts() -> None:
 
 
 @_job
+def billing_sync_team(team_id: str) -> None:
+    """Re-read one team's subscription from Stripe (a tie between two events, or on demand)."""
+    from app.models import Team
+    from app.services import billing
+
+    team = db.session.get(Team, team_id)
+    if team is not None:
+        log.info("billing sync of team %s: %s", team_id, billing.sync_team(team))
+
+
+@_job
+def billing_payment_failed(team_id: str) -> None:
+    """Mail the owners of a team whose payment failed."""
+    from app.services import billing
+
+    billing.mail_payment_failed(team_id)
+
+
+@_job
+def billing_cancel_team(team_id: str) -> None:
+    """Cancel the subscription of a deleted team at Stripe (retried until Stripe answers)."""
+    from app.services import billing
+
+    log.info("billing cancel of team %s: %s", team_id, billing.cancel_subscription(team_id))
+
+
+@_job
+def billing_reconcile() -> None:
+    """Daily: re-read every paying team's subscription from Stripe and repair local state."""
+    from app.services import billing
+
+    log.info("billing reconcile: %s", billing.reconcile())
+
+
+@_job
 def analyse_device(device_id: str) -> None:
     """Block summaries of the device's new versions and its compliance at the head."""
     from app.services.version_analysis import analyse_device as analyse

@@ -1,5 +1,5 @@
 """The periodic schedule: reconcile git with SQL, re-mirror what lags, spread repo maintenance over
-the week, purge daily.
+the week, purge daily, re-read paying teams' subscriptions from Stripe daily (billing reconcile).
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
 once, for cron. Both only enqueue (through app.services.job_queue), so they work with RQ or in-process.
@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import job_queue, notifications
+from app.services import job_queue, notifications, plans
 from app.services.reconcile import reconcile_recent
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
 PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
+BILLING_INTERVAL = 24 * 3600  # s between re-reads of every paying team's subscription from Stripe
 WEBHOOK_INTERVAL = 30  # s between looks for webhook deliveries due for another attempt
 DIGEST_INTERVAL = 24 * 3600  # s between watchers' daily digests
 RECONCILE_WINDOW = 3600  # s: each sweep reconciles repos whose refs changed within the last hour
@@ -95,6 +96,11 @@ def tick(now: float, state: dict[str, float]) -> None:
         state["purge"] = now
         job_queue.enqueue("purge_accounts")
         db.session.commit()  # the job goes out after the commit
+    if now - state.get("billing", -math.inf) >= BILLING_INTERVAL:
+        state["billing"] = now
+        if plans.billing_enabled():
+            job_queue.enqueue("billing_reconcile")
+            db.session.commit()
 
 
 def run_scheduler(stop_after: float | None = None) -> None:

@@ -147,6 +147,8 @@ SCHEMAS: dict[str, Any] = {
         "type": "object", "additionalProperties": False, "required": ["email", "role"],
         "properties": {"email": STRING, "role": {"type": "string", "enum": ["viewer", "editor", "admin", "owner"]}},
     },
+    "TeamDeleteInput": {"type": "object", "additionalProperties": False, "required": ["confirm"],
+                        "properties": {"confirm": {"type": "string", "description": "the team's slug"}}},
     "WebhookInput": {
         "type": "object", "additionalProperties": False,
         "properties": {
@@ -318,7 +320,9 @@ OPERATIONS: list[tuple[str, str, str, str, str | None, int, list[str]]] = [
     # teams
     ("get", "/api/v1/teams", "Your teams", "teams", None, 200, []),
     ("post", "/api/v1/teams", "Create a team", "teams", "TeamInput", 201, []),
-    ("get", "/api/v1/teams/{slug}", "A team with plan and limits", "teams", None, 200, []),
+    ("get", "/api/v1/teams/{slug}", "A team with plan, limits (null = unlimited) and usage", "teams", None, 200, []),
+    ("delete", "/api/v1/teams/{slug}", "Delete a team (owners): access ends now, subscription canceled, purged later",
+     "teams", "TeamDeleteInput", 202, []),
     ("get", "/api/v1/teams/{slug}/members", "Members with roles", "teams", None, 200, []),
     ("post", "/api/v1/teams/{slug}/members", "Add a member or send an invitation", "teams", "MemberInput", 201, []),
     ("patch", "/api/v1/teams/{slug}/members/{username}", "Change a member's role", "teams", "RoleInput", 200, []),

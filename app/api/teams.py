@@ -16,12 +16,18 @@ from app.services.validation import check_fields
 
 def team_json(access: TeamAccess) -> dict[str, object]:
     team = access.team
+    used = plans.usage(team)
     return {
         "id": team.id,
         "slug": team.slug,
         "name": team.name,
-        "plan": team.plan,
+        # The plan whose limits apply now ("unlimited" when billing is off), its limits (null =
+        # unlimited) and what the team uses; `subscription_status` is Stripe's word, when billed.
+        "plan": plans.effective_plan(team),
         "limits": plans.limits_for(team),
+        "usage": {"devices": used.devices, "members": used.members},
+        "billing_enabled": plans.billing_enabled(),
+        "subscription_status": team.subscription_status,
         "role": access.role,
         "created_at": iso(team.created_at),
         "web_url": public_url(f"/teams/{team.slug}"),
@@ -114,3 +120,14 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
     teams.remove_member(access, username)
     db.session.commit()
     return "", 204
+
+
+@bp.delete("/teams/<slug>")
+def delete_team(slug: str):  # type: ignore[no-untyped-def]
+    """Owners only; body {"confirm": "<slug>"}. Access ends now, data is purged after 30 days."""
+    access = teams.team_access(api_user(), slug)
+    body = json_body()
+    check_fields(body, {"confirm"}, required=("confirm",))
+    purge_after = teams.delete_team(access, body["confirm"])
+    db.session.commit()
+    return jsonify({"slug": access.team.slug, "status": "deleted", "purge_after": iso(purge_after)}), 202

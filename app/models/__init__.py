@@ -13,6 +13,7 @@ from app.models.accounts import (
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.billing import CheckoutAttempt, StripeEvent
 from app.models.fleet import (
     COMPLIANCE_KINDS,
     COMPLIANCE_STATUSES,
@@ -69,7 +70,9 @@ __all__ = [
     "WebhookDelivery",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
+    "CheckoutAttempt",
     "DataExport",
+    "StripeEvent",
     "PROJECT_STATUSES",
     "ROLES",
     "TASK_STATUSES",

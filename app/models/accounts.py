@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, created_column, id_column, utcnow
@@ -81,6 +81,17 @@ class Team(Base):
     plan: Mapped[str] = mapped_column(String(20), default="free")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(64))
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(64))
+    # Billing state as Stripe last told us (app/services/billing.py); `plan` follows it.
+    subscription_status: Mapped[str | None] = mapped_column(String(24))
+    # When the state above was true at Stripe (event `created`, or the time of a re-read): an older
+    # event about the same subscription is ignored, so state never goes backwards.
+    subscription_state_at: Mapped[datetime | None]
+    current_period_end: Mapped[datetime | None]
+    cancel_at_period_end: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A failed payment starts a grace period; past it the team has the free plan's limits.
+    payment_failed_at: Mapped[datetime | None]
+    grace_until: Mapped[datetime | None]
+    payment_state_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_column()
     # Set when the account of its only member was deleted: purged with that account.
     deleted_at: Mapped[datetime | None]

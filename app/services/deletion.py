@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
 from app.models import ApiToken, Invitation, Membership, Team, User, utcnow
-from app.services import auth_limits
+from app.services import auth_limits, billing
 from app.services.accounts import record_event
 from app.services.errors import Conflict, Forbidden, ValidationError
 from app.services.passwords import verify_password
@@ -90,6 +90,7 @@ def request_deletion(user: User, password: object, ip: str | None = None, now: d
         update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
     )
     for team in doomed:
+        billing.cancel_on_deletion(team)
         team.deleted_at = now
         team.purge_after = purge_after
         # Nobody may join a team that is about to disappear.

@@ -40,6 +40,10 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),
     "export_user_data": ("workers.jobs.export_user_data", 3600, [30, 300]),
     "purge_accounts": ("workers.jobs.purge_accounts", 3600, [600, 3600]),
+    "billing_sync_team": ("workers.jobs.billing_sync_team", 300, [30, 300, 1800]),
+    "billing_payment_failed": ("workers.jobs.billing_payment_failed", 300, [60, 600]),
+    "billing_cancel_team": ("workers.jobs.billing_cancel_team", 300, [60, 600, 3600, 6 * 3600]),
+    "billing_reconcile": ("workers.jobs.billing_reconcile", 3600, [600, 3600]),
     "analyse_device": ("workers.jobs.analyse_device", 1800, [30, 300, 1800]),
     "evaluate_project_compliance": ("workers.jobs.evaluate_project_compliance", 3600, [60, 600]),
     # A webhook's HTTP failures are retried by its own schedule (notifications.RETRY_DELAYS); these

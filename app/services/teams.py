@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import ROLES, Invitation, Membership, Team, User, utcnow
@@ -225,9 +225,11 @@ def accept_invitation(user: User, secret: str) -> Membership:
     existing = db.session.scalar(
         select(Membership).where(Membership.team_id == invitation.team_id, Membership.user_id == user.id)
     )
-    invitation.accepted_at = utcnow()
     if existing:
+        invitation.accepted_at = utcnow()
         return existing
+    plans.check_can_add_member(invitation.team, accepting_invitation=True)
+    invitation.accepted_at = utcnow()
     membership = Membership(team_id=invitation.team_id, user_id=user.id, role=invitation.role)
     db.session.add(membership)
     db.session.flush()
@@ -257,3 +259,25 @@ def remove_member(access: TeamAccess, username: str) -> None:
     if _would_leave_no_live_owner(access, membership):
         raise Conflict("A team must keep at least one owner with a live account.", code="last_owner")
     db.session.delete(membership)
+
+
+def delete_team(access: TeamAccess, confirm: object) -> datetime:
+    """Owners delete a team: everyone loses access now (memberships and open invitations go, and
+    every lookup starts from a membership), its subscription is canceled, and the purge removes
+    its data after the same 30 days as a deleted account. Returns the purge date; caller commits."""
+    from app.services import audit, billing
+    from app.services.deletion import PURGE_DELAY
+
+    access.require("team.delete")
+    if confirm != access.team.slug:
+        raise ValidationError(f"Type the team's slug ({access.team.slug}) to confirm the deletion.",
+                              field="confirm", code="confirmation_required")
+    team = access.team
+    now = utcnow()
+    billing.cancel_on_deletion(team)
+    team.deleted_at = now
+    team.purge_after = now + PURGE_DELAY
+    db.session.execute(delete(Invitation).where(Invitation.team_id == team.id))
+    db.session.execute(delete(Membership).where(Membership.team_id == team.id))
+    audit.record(team.id, access.user, "delete", "team", team.id, {"purge_after": team.purge_after.isoformat()})
+    return team.purge_after

@@ -10,6 +10,7 @@ def register_web(app: Flask) -> None:
     from app.web import (
         account,
         auth,
+        billing,
         dashboard,
         devices,
         editing,
@@ -24,7 +25,7 @@ def register_web(app: Flask) -> None:
         teams,
     )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, editing, inventory, fleet, photos,
+    for module in (auth, account, privacy, dashboard, teams, billing, devices, editing, inventory, fleet, photos,
                    notifications, security, intake):
         app.register_blueprint(module.bp)
 
@@ -34,6 +35,7 @@ def register_web(app: Flask) -> None:
 
         config = app.config["INFRATRACE"]
         from app.i18n import current_language
+        from app.services.billing import payment_problem_teams
         from app.services.policy import banner_for
 
         signed_in = current_user.is_authenticated
@@ -41,6 +43,8 @@ def register_web(app: Flask) -> None:
         return {
             "nav_teams": teams_nav,
             "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
+            # Owners see a banner on every page while a team's payment has failed.
+            "payment_problems": payment_problem_teams(current_user) if signed_in else [],
             "dev_mode": not config.mail_url,
             **preferences.current(),
             # The language actually rendered (the cookie's choice, else the browser's).

@@ -5,7 +5,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 ROLE_CHOICES = [("viewer", _l("Viewer")), ("editor", _l("Editor")), ("admin", _l("Admin")),
@@ -124,3 +133,12 @@ LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch")]
 class PreferencesForm(FlaskForm):
     theme = SelectField(_l("Theme"), choices=THEME_CHOICES, default="light")
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
+
+
+class BillingTeamForm(FlaskForm):
+    team = HiddenField(validators=[DataRequired("Which team?")])
+
+
+class CheckoutForm(BillingTeamForm):
+    plan = SelectField("Plan", choices=[("pro", "Pro"), ("team", "Team")],
+                       validators=[DataRequired("Choose a plan.")])

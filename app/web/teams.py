@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutboxMail
-from app.services import teams
+from app.services import plans, teams
 from app.services.errors import NotFound, ServiceError
 from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm, InviteForm, RoleForm, TeamForm
-from app.web.fresh import reauth_redirect
+from app.web.fresh import reauth_redirect, require_fresh_login
 
 bp = Blueprint("teams", __name__)
 
@@ -55,6 +55,7 @@ def team_page(slug: str):  # type: ignore[no-untyped-def]
         role_form=RoleForm,
         confirm=ConfirmForm(),
         can_manage=can_manage,
+        plan=plans.effective_plan(access.team),
     )
 
 
@@ -119,6 +120,26 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("teams.team_page", slug=slug))
 
 
+@bp.post("/teams/<slug>/delete")
+@login_required
+@require_fresh_login
+def delete_team(slug: str):  # type: ignore[no-untyped-def]
+    access = _access(slug)
+    if ConfirmForm().validate_on_submit():
+        try:
+            purge_after = teams.delete_team(access, request.form.get("confirm", ""))
+            db.session.commit()
+            flash(f"The team {access.team.name} was deleted; its data is purged after "
+                  f"{purge_after:%Y-%m-%d}.", "success")
+            return redirect(url_for("dashboard.index"))
+        except ServiceError as exc:
+            db.session.rollback()
+            if exc.status == 403:
+                abort(403)
+            flash(exc.message, "error")
+    return redirect(url_for("teams.team_page", slug=slug))
+
+
 @bp.route("/invitations/<secret>", methods=["GET", "POST"])
 def invitation(secret: str):  # type: ignore[no-untyped-def]
     try:
@@ -130,8 +151,13 @@ def invitation(secret: str):  # type: ignore[no-untyped-def]
         return redirect(url_for("auth.login", next=request.path))
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        membership = teams.accept_invitation(current_user._get_current_object(), secret)
-        db.session.commit()
+        try:
+            membership = teams.accept_invitation(current_user._get_current_object(), secret)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return render_template("teams/invitation.html", invitation=found, confirm=form), exc.status
         flash(_("You joined %(name)s.", name=membership.team.name), "success")
         return redirect(url_for("teams.team_page", slug=membership.team.slug))
     return render_template("teams/invitation.html", invitation=found, confirm=form)
