@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -17,7 +16,7 @@ import pygit2
 from pygit2.enums import ObjectType, SortMode
 
 from . import diff as diffing
-from .canonical import canonical_json
+from .canonical import JSONRefused, canonical_json, load_json
 from .durability import flush_filesystem
 from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
@@ -362,9 +361,13 @@ class DeviceRepo(TagsMixin):
     # -- reading --------------------------------------------------------------------------------
 
     def read(self, rev: str) -> Snapshot:
+        """One version's content. A JSON file that cannot be read (a push or import from before
+        the checks, or a damaged repo) is listed in `unreadable`, never an error: one bad version
+        must not break the pages, API answers and data exports around it."""
         commit = self._commit(rev)
         tree = commit.tree
         configs: dict[str, bytes] = {}
+        unreadable: list[str] = []
         if CONFIGS_DIR in tree:
             _collect_blobs(self.raw, tree[CONFIGS_DIR], "", configs)
         return Snapshot(
@@ -374,10 +377,11 @@ class DeviceRepo(TagsMixin):
             author_name=commit.author.name,
             author_email=commit.author.email,
             created_at=_utc(commit.author.time),
-            device=_json_file(tree, DEVICE_FILE, {}),
+            device=_json_file(tree, DEVICE_FILE, {}, unreadable),
             configs=configs,
-            ports=_json_file(tree, PORTS_FILE, []),
-            photos=_json_file(tree, PHOTOS_FILE, []),
+            ports=_json_file(tree, PORTS_FILE, [], unreadable),
+            photos=_json_file(tree, PHOTOS_FILE, [], unreadable),
+            unreadable=tuple(unreadable),
         )
 
     def read_file(self, rev: str, path: str) -> bytes:
@@ -471,9 +475,9 @@ class DeviceRepo(TagsMixin):
                 continue
             seen_blobs.add(blob_id)
             try:
-                photos = json.loads(self.raw[blob_id].data)
-            except ValueError:
-                continue  # validated on write; a damaged file has no references to keep
+                photos = load_json(self.raw[blob_id].data)
+            except JSONRefused:
+                continue  # validated on write; an unreadable file has no references to keep
             for photo in photos if isinstance(photos, list) else []:
                 if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
                     shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
@@ -545,13 +549,28 @@ def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def _json_file(tree: pygit2.Tree, name: str, default: object) -> object:
+def _json_file(tree: pygit2.Tree, name: str, default: object, unreadable: list[str] | None = None) -> object:
+    """A JSON file of the version, or `default` when it is absent or cannot be read (its name is
+    then added to `unreadable`). Read with the strict reader, and of the shape the file must have
+    (device.json an object; ports.json and photos.json lists of objects), so what is returned is
+    safe for every template, encoder and diff that walks it."""
     if name not in tree:
         return default
     try:
-        return json.loads(tree[name].data)
-    except ValueError as exc:
-        raise GitStoreError(f"{name} is not valid JSON") from exc
+        value = load_json(tree[name].data)
+    except JSONRefused:
+        value = None
+    if not _json_shape_ok(name, value):
+        if unreadable is not None:
+            unreadable.append(name)
+        return default
+    return value
+
+
+def _json_shape_ok(name: str, value: object) -> bool:
+    if name == DEVICE_FILE:
+        return isinstance(value, dict)
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 def _collect_blobs(

@@ -12,7 +12,6 @@ gitstore and pygit2. The rules come from gitstore, so a push is validated exactl
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -29,7 +28,9 @@ from pygit2.enums import FileMode, ObjectType, SortMode  # noqa: E402
 
 from gitstore import (  # noqa: E402
     InvalidChange,
+    JSONRefused,
     canonical_json,
+    load_json,
     validate_config_name,
     validate_device_json,
     validate_photos,
@@ -242,9 +243,9 @@ class Checker:
             return
         data = self.repo[entry.id].data
         try:
-            parsed = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            self.errors.append(f"{where}: {path}: not valid JSON ({exc})")
+            parsed = load_json(data)
+        except JSONRefused as exc:
+            self.errors.append(f"{where}: {path}: {exc.message}")
             return
         try:
             clean = JSON_VALIDATORS[path](parsed)
@@ -280,10 +281,6 @@ class Checker:
                 continue
             if self._check_size(where, path, entry.id):
                 self._good_blobs.add(key)
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
 
 
 def open_with_quarantine(git_dir: str, env: dict[str, str]) -> pygit2.Repository:
