@@ -483,6 +483,42 @@ class DeviceRepo(TagsMixin):
                     shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
         return shas
 
+    def unreachable(self, oids: list[str]) -> list[str]:
+        """Those of `oids` that no ref reaches: what a fetch must not hand out.
+
+        A ref's tip is reachable (every object of a tag chain included), and so is a commit in the
+        history of any ref's commit. Anything else (a deleted tag's object, a commit that lost a
+        compare-and-swap race, a tree or blob asked for by id, an unknown id) is not.
+        """
+        tips: set[str] = set()
+        tip_commits: list[pygit2.Oid] = []
+        for ref in self.raw.references.objects:
+            try:
+                obj = self.raw.get(ref.resolve().target)
+            except (KeyError, pygit2.GitError):
+                continue
+            while obj is not None and obj.type == ObjectType.TAG:
+                tips.add(str(obj.id))
+                obj = self.raw.get(obj.target)
+            if obj is not None:
+                tips.add(str(obj.id))
+                if obj.type == ObjectType.COMMIT:
+                    tip_commits.append(obj.id)
+        refused = []
+        for oid in oids:
+            if oid in tips:
+                continue
+            try:
+                obj = self.raw.get(oid)
+            except ValueError:
+                obj = None
+            if obj is not None and obj.type == ObjectType.COMMIT and any(
+                self.raw.descendant_of(tip, obj.id) for tip in tip_commits
+            ):
+                continue
+            refused.append(oid)
+        return refused
+
     def referenced_photo_shas(self) -> set[str]:
         """sha256 of every photo any version reachable from any ref (branch or tag) references."""
         tips = [str(ref.resolve().target) for ref in self.raw.references.objects]
