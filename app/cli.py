@@ -41,9 +41,22 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(config)
 
+    _reconcile_at_startup(config)
     print(f"InfraTrace is serving on http://{host}:{port}", flush=True)
     Server().run()
     return 0
+
+
+def _reconcile_at_startup(config: Config) -> None:
+    """Repos touched in the last day are compared with SQL before anything is served: a crash
+    between a ref move and its SQL commit is repaired (index, audit, mirror) at once."""
+    from app import create_app
+    from app.services.reconcile import reconcile_recent
+
+    with create_app(config).app_context():
+        repairs = reconcile_recent("startup")
+    if repairs:
+        print(f"Reconciled {len(repairs)} device(s) whose git and SQL had drifted.", flush=True)
 
 
 def cmd_worker(args: argparse.Namespace, config: Config) -> int:
@@ -56,6 +69,7 @@ def cmd_worker(args: argparse.Namespace, config: Config) -> int:
 
     # The entry point builds the app; the worker package never imports the app factory (it sits
     # beside the web faces, and must not depend on them: see .importlinter).
+    _reconcile_at_startup(config)
     return run_worker(create_app(config), config, burst=args.burst)
 
 
@@ -88,12 +102,15 @@ def _in_app(config: Config):  # type: ignore[no-untyped-def]
 
 
 def cmd_sweep(args: argparse.Namespace, config: Config) -> int:
+    from app.services.reconcile import reconcile_recent
     from workers.schedule import schedule_maintenance, sweep_mirrors
 
     with _in_app(config):
+        repairs = reconcile_recent("sweep")
         mirrors = sweep_mirrors()
         maintained = schedule_maintenance()
-    print(f"{mirrors} mirror(s) and {len(maintained)} maintenance run(s) enqueued.")
+    print(f"{len(repairs)} device(s) reconciled, {mirrors} mirror(s) and {len(maintained)} maintenance run(s) "
+          "enqueued.")
     return 0
 
 
@@ -141,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run an RQ worker for background jobs")
     worker.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     worker.set_defaults(func=cmd_worker)
-    reindex = sub.add_parser("reindex", help="rebuild the SQL commit index from the device repositories")
+    reindex = sub.add_parser("reindex", help="rebuild the SQL commit index from the device repositories "
+                             "(and repair audit and mirror where git and SQL drifted)")
     reindex.add_argument("--device", help="only this device id")
     reindex.set_defaults(func=cmd_reindex)
     bench = sub.add_parser("bench", help="measure writes, history and diffs against git itself")

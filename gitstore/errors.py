@@ -38,3 +38,7 @@ class InvalidChange(GitStoreError, ValueError):
 
 class TagExists(GitStoreError):
     """A tag of that name already exists."""
+
+
+class RepositoryBusy(GitStoreError):
+    """The repository's write lock (ours, or git's lock on a ref) could not be had in time."""

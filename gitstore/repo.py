@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -17,7 +18,6 @@ from pygit2.enums import ObjectType, SortMode
 
 from . import diff as diffing
 from .canonical import JSONRefused, canonical_json, load_json
-from .durability import flush_filesystem
 from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
 from .lock import DEFAULT_TIMEOUT, flock_exclusive
@@ -35,6 +35,7 @@ from .models import (
 )
 from .pack import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, PackWriter
 from .paths import repo_path_for
+from .refs import move_ref
 from .revisions import MAIN_REF, head, resolve
 from .tags import TagsMixin
 from .trees import MemTree, Touched, apply_edits
@@ -57,7 +58,7 @@ REPO_CONFIG = {
     # The git CLI (receive-pack, gc) fsyncs objects and refs; libgit2 writes are made durable by
     # gitstore's own barriers (durability.flush_filesystem) before and after each ref move.
     "core.fsync": "committed",
-    # No git process may start a writer behind our lock (see lock.remove_stale_git_locks):
+    # No git process may start a writer behind our lock (see lock.reclaim_stale_git_locks):
     # housekeeping is a scheduled job that takes the lock, never an automatic gc.
     "gc.auto": 0,
     "receive.autogc": False,
@@ -222,6 +223,15 @@ class DeviceRepo(TagsMixin):
     def resolve(self, rev: str) -> str:
         return resolve(self.raw, rev)
 
+    def refs(self) -> dict[str, str]:
+        """Every ref and the object it names (tags unpeeled), as git stores them."""
+        return {name: str(self.raw.references[name].target) for name in self.raw.references}
+
+    def refs_digest(self) -> str:
+        """One sha256 over every ref: equal digests mean nothing moved."""
+        text = "".join(f"{name} {target}\n" for name, target in sorted(self.refs().items()))
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def _commit(self, rev: str) -> pygit2.Commit:
         return self.raw[resolve(self.raw, rev)]
 
@@ -264,11 +274,8 @@ class DeviceRepo(TagsMixin):
             oid = self.raw.create_commit(
                 None, author_sig, committer(now), text, tree_id, [parent.id] if parent else []
             )
-            flush_filesystem(self.path)  # every object is on disk before a ref can name it
-            # The CAS: `current` was read under the flock every writer holds, so main still
-            # points there. force=False on the first commit refuses a main someone else created.
-            self.raw.references.create(MAIN_REF, oid, force=current is not None)
-            flush_filesystem(self.path)  # the new head survives a power cut once we return
+            # Compare-and-swap under git's ref lock, with the durability barriers (refs.py).
+            move_ref(self.raw, self.path, MAIN_REF, oid, current, "commit")
         files = diffing.changes_from_edits(self.raw, touched)
         if files is None:  # renames or unusual entries: let libgit2 diff the two trees
             files = diffing.file_changes(self.raw, old_tree, self.raw[oid].tree)
@@ -345,9 +352,8 @@ class DeviceRepo(TagsMixin):
             if not built:
                 return ImportResult(current, current, [], skipped)
             pack.write(self.path / "objects")
-            flush_filesystem(self.path)  # the pack is on disk before a ref can name its objects
-            self.raw.references.create(MAIN_REF, pygit2.Oid(raw=head_raw), force=current is not None)
-            flush_filesystem(self.path)  # the new head survives a power cut once we return
+            # Compare-and-swap under git's ref lock, with the durability barriers (refs.py).
+            move_ref(self.raw, self.path, MAIN_REF, pygit2.Oid(raw=head_raw), current, "import")
         results = []
         for index, commit_id, parent, files, when in built:
             if files is None:  # renames or unusual entries: let libgit2 diff the two trees

@@ -12,10 +12,10 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from .canonical import natural_key
-from .durability import flush_filesystem
 from .errors import InvalidChange, RevisionNotFound, TagExists
 from .identity import clean_message, signature
 from .models import TagInfo
+from .refs import move_ref
 from .revisions import FULL_ID, TAG_PREFIX, UNSAFE_CHARS, resolve
 
 if TYPE_CHECKING:
@@ -68,9 +68,8 @@ class TagsMixin:
             # The tag object is written first and flushed, then the ref: libgit2's create_tag
             # would write both in one call, leaving no place for the durability barrier between.
             tag_id = self.raw.odb.write(ObjectType.TAG, _tag_object(name, target, tagger_sig, text))
-            flush_filesystem(self.path)
-            self.raw.references.create(TAG_PREFIX + name, tag_id)
-            flush_filesystem(self.path)
+            # Must not exist yet (TagExists otherwise): compare-and-swap with the barriers.
+            move_ref(self.raw, self.path, TAG_PREFIX + name, tag_id, None, "tag")
         return self._tag_info(name)
 
     def list_tags(self) -> list[TagInfo]:
@@ -89,8 +88,7 @@ class TagsMixin:
             ref = self.raw.references.get(TAG_PREFIX + name)
             if ref is None:
                 raise RevisionNotFound(f"no tag {name!r}")
-            ref.delete()
-            flush_filesystem(self.path)
+            move_ref(self.raw, self.path, TAG_PREFIX + name, None, str(ref.target), "tag delete")
 
     def _tag_names(self) -> Iterator[str]:
         for refname in self.raw.references:

@@ -18,6 +18,9 @@ from app.services import commit_index, gitstore_bridge, teams
 from gitstore import DeviceRepo
 
 ROLES = ("viewer", "editor", "admin", "owner")
+PUSH_PSEUDONYM = "0123456789abcdef"
+# The editor's identity (see `world`): what `git commit` in these tests writes.
+PUSH_IDENTITY = (f"user-{PUSH_PSEUDONYM}", f"user-{PUSH_PSEUDONYM}@users.noreply.infratrace")
 
 
 @dataclass
@@ -67,6 +70,11 @@ def world_fixture(app, make_user, token_for) -> World:
             db.session.add(Membership(team_id=access.team.id, user_id=w.users[role], role=role))
         teams.create_team(db.session.get(User, w.users["outsider"]), "Other")
         db.session.commit()
+    with app.app_context():
+        # The git identity these tests commit with (PUSH_IDENTITY) is the editor's own pseudonym:
+        # a push may carry only the pusher's own identity.
+        db.session.get(User, w.users["editor"]).pseudonym = PUSH_PSEUDONYM
+        db.session.commit()
     for name, user_id in w.users.items():
         w.tokens[name] = token_for(user_id, ("read", "write"))
         w.read_tokens[name] = token_for(user_id, ("read",))
@@ -97,9 +105,6 @@ def server_fixture(app):
     running = ThreadedServer(app)
     yield running
     running.stop()
-
-
-PUSH_IDENTITY = ("user-0123456789abcdef", "user-0123456789abcdef@users.noreply.infratrace")
 
 
 @pytest.fixture(name="git_home")

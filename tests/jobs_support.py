@@ -19,16 +19,19 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from app import create_app
 from app.config import Config
 from app.extensions import db
 from app.models import Device, Membership, Project, Team, User, new_id
-from app.services.commit_index import sync_device
-from app.services.gitstore_bridge import author_for, repo_path, repos_root
+from app.services import device_door, versions
+from app.services.access import device_access
+from app.services.gitstore_bridge import repo_path
+from app.services.teams import TeamAccess
 from app.storage.blobs import blob_path
 from app.storage.objectstore import ObjectStore, open_object_store
-from gitstore import Changes, DeviceRepo
+from gitstore import Changes
 from tests.objectstore_support import BUCKET, MotoServer
 from workers.git import list_refs, run_git
 
@@ -130,36 +133,36 @@ def make_team(app: Flask, slug: str, users: dict[str, str]) -> tuple[str, str]:
 
 
 def make_device(app: Flask, team_id: str, project_id: str, user_id: str, name: str) -> str:
+    """A device made through the door, as the API makes one."""
     with app.app_context():
         user = db.session.get(User, user_id)
+        role = db.session.scalar(select(Membership.role).where(Membership.team_id == team_id,
+                                                               Membership.user_id == user_id))
+        access = TeamAccess(db.session.get(Team, team_id), role, user)
         device = Device(id=new_id(), team_id=team_id, project_id=project_id, name=name, slug=name,
                         repo_path="")
-        path, _ = DeviceRepo.create(repos_root(), device.id, {"name": name}, author_for(user))
-        device.repo_path = str(path.relative_to(repos_root()))
-        db.session.add(device)
-        db.session.flush()
-        sync_device(device)
-        db.session.commit()
+        device_door.create_device(user, access, device, {"name": name}, {})
         return device.id
 
 
 def write(app: Flask, device_id: str, user_id: str, message: str, changes: Changes) -> str:
+    """One version through the door (rules, lock, CAS, index, audit, mirror job, SQL commit).
+
+    Photo references are first claimed for the device's team, as an upload does.
+    """
     with app.app_context():
-        device = db.session.get(Device, device_id)
-        with DeviceRepo.open(repo_path(device)) as repo:
-            result = repo.commit_version(changes, author_for(db.session.get(User, user_id)), message)
-        sync_device(device)
-        db.session.commit()
-        return result.commit
+        user = db.session.get(User, user_id)
+        device, access = device_access(user, device_id)
+        for photo in changes.photos or []:
+            device_door.record_team_photo(device.team_id, photo["sha256"])
+        data, _ = versions.commit(device, access, changes, message)
+        return data["commit"]
 
 
 def tag(app: Flask, device_id: str, user_id: str, name: str) -> None:
     with app.app_context():
-        device = db.session.get(Device, device_id)
-        with DeviceRepo.open(repo_path(device)) as repo:
-            repo.create_tag(name, "main", f"named {name}", author_for(db.session.get(User, user_id)))
-        sync_device(device)
-        db.session.commit()
+        versions.create_tag(db.session.get(User, user_id), device_id,
+                            {"name": name, "rev": "main", "message": f"named {name}"})
 
 
 def add_photo(data_dir: Path, content: bytes, filename: str = "rack.jpg") -> dict:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import urllib.request
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import CommitRecord, Device, User
-from app.services import commit_index, gitstore_bridge
-from gitstore import Changes, DeviceRepo
+from app.models import CommitRecord, Device
+from gitstore import DeviceRepo
 from tests.githttp_support import (  # noqa: F401  (fixtures)
     PUSH_IDENTITY,
     device_path,
@@ -24,16 +25,14 @@ from tests.githttp_support import (  # noqa: F401  (fixtures)
 ROUNDS = 100
 
 
-def api_write(app, device_id: str, user_id: str, n: int) -> None:
-    """What the versions API does: commit under the repo's lock, then index, then commit SQL."""
-    with app.app_context():
-        device = db.session.get(Device, device_id)
-        author = gitstore_bridge.author_for(db.session.get(User, user_id))
-        with gitstore_bridge.open_repo(device) as repo, repo.write_lock():
-            repo.commit_version(Changes(configs={f"api-{n}": f"api write {n}\n".encode()}), author, f"API {n}")
-            commit_index.sync_device(device)
-            db.session.commit()
-        db.session.remove()
+def api_write(server, token: str, device_id: str, n: int) -> None:
+    """The real API write: POST /api/v1/devices/<id>/versions over HTTP, through the door."""
+    body = json.dumps({"message": f"API {n}", "configs": {f"api-{n}": f"api write {n}\n"}}).encode()
+    request = urllib.request.Request(server.url(f"/api/v1/devices/{device_id}/versions"), data=body, method="POST",
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 201, response.read()
 
 
 def _commit_on_origin(work, n: int) -> None:
@@ -69,7 +68,7 @@ def test_push_and_api_write_race_without_losses(app, world, server, git_home, tm
     retries = 0
     for n in range(ROUNDS):
         _commit_on_origin(work, n)
-        writer = threading.Thread(target=api_write, args=(app, world.device_id, world.users["editor"], n))
+        writer = threading.Thread(target=api_write, args=(server, world.tokens["editor"], world.device_id, n))
         writer.start()
         pushed = run_git(git_home, "push", "-q", "origin", "main", cwd=work, check=False)
         writer.join(timeout=60)

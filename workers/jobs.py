@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Device, Membership, User, utcnow
 from app.services.gitstore_bridge import repo_path
+from app.storage.blobs import mirror_prefix
 from app.storage.objectstore import ObjectStore, open_object_store
 from workers.maintenance import check_repo, maintain_repo
 from workers.mirror import mirror_repo
@@ -162,6 +163,25 @@ def mirror_device(device_id: str) -> None:
     _set(device_id, **values)
     log.info("mirrored device %s at %s (%d pack, %d photo uploads)", device_id, result.head,
              result.uploaded_packs, result.uploaded_photos)
+
+
+@_job
+def delete_device_mirror(device_id: str) -> None:
+    """Remove a deleted device's mirror (manifest and packs) from object storage.
+
+    Enqueued by the door in the transaction that deletes the device row, so it runs only once
+    the row is gone; a device that exists again (never: ids are not reused) is left alone.
+    Photo blobs are shared by content and stay; the purge job owns them.
+    """
+    if db.session.get(Device, device_id) is not None:
+        return
+    db.session.rollback()
+    store = object_store()
+    try:
+        removed = store.delete_prefix(mirror_prefix(device_id))
+    finally:
+        store.close()
+    log.info("deleted device %s: %d mirror object(s) removed", device_id, removed)
 
 
 @_job

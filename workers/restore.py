@@ -162,6 +162,16 @@ def restore_devices(team_slug: str | None = None, device_id: str | None = None,
                         report.problems.append(f"photo {sha} was never mirrored (not in the cache when mirrored)")
             except (RestoreError, GitCommandError, MirrorFormatError, ObjectStoreError) as exc:
                 report.problems.append(str(exc))
+            if report.restored:
+                # A restored repo is new to SQL: the reconciler rebuilds its index from git and
+                # records the recovery (the door's recording steps, without a user).
+                from app.services.reconcile import reconcile_device
+
+                try:
+                    reconcile_device(device, reason="restore", rebuild=True)
+                except Exception as exc:  # noqa: BLE001 - reported per device, like every other problem
+                    db.session.rollback()
+                    report.problems.append(f"reindex after restore failed: {exc}")
             if verify:
                 report.problems.extend(verify_repo(path, device.head_commit, manifest))
                 for sha in (manifest or {}).get("photos", []):

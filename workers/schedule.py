@@ -1,4 +1,5 @@
-"""The periodic schedule: re-mirror what lags, spread repo maintenance over the week, purge daily.
+"""The periodic schedule: reconcile git with SQL, re-mirror what lags, spread repo maintenance over
+the week, purge daily.
 
 `infratrace scheduler` runs `tick` in a loop (Procfile `scheduler`); `infratrace sweep` runs it
 once, for cron. Both only enqueue (through app.services.job_queue), so they work with RQ or in-process.
@@ -16,6 +17,7 @@ from sqlalchemy import func, or_, select
 from app.extensions import db
 from app.models import Device
 from app.services import job_queue
+from app.services.reconcile import reconcile_recent
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +25,7 @@ SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
 PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
+RECONCILE_WINDOW = 3600  # s: each sweep reconciles repos whose refs changed within the last hour
 
 
 def sweep_mirrors() -> int:
@@ -74,6 +77,8 @@ def tick(now: float, state: dict[str, float]) -> None:
     """Run whatever is due; `state` remembers when each task last ran."""
     if now - state.get("sweep", -math.inf) >= SWEEP_INTERVAL:
         state["sweep"] = now
+        # Git is the truth: first repair what SQL missed (index, audit, mirror), then re-mirror.
+        reconcile_recent("sweep", RECONCILE_WINDOW)
         sweep_mirrors()
     if now - state.get("maintenance", -math.inf) >= MAINTENANCE_INTERVAL:
         state["maintenance"] = now

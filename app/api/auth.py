@@ -9,6 +9,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.api import bp
 from app.models import User
+from app.services.device_door import Actor
 from app.services.errors import BadRequest, Forbidden, Unauthorized
 from app.services.tokens import user_for_token
 
@@ -50,3 +51,8 @@ def authenticate() -> None:
 
 def api_user() -> User:
     return g.api_user
+
+
+def api_actor() -> Actor:
+    """The caller as the door sees them: the user and this token's scopes."""
+    return Actor(g.api_user, frozenset(g.api_scopes), "api")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import jsonify
 
 from app.api import bp
-from app.api.auth import api_user
+from app.api.auth import api_actor, api_user
 from app.http.common import clone_url, iso, json_body, paginate, public_url
 from app.models import Device
 from app.services import devices
@@ -56,7 +56,7 @@ def list_devices(project_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/projects/<project_id>/devices")
 def create_device(project_id: str):  # type: ignore[no-untyped-def]
-    device, _ = devices.create_device(api_user(), project_id, json_body())
+    device, _ = devices.create_device(api_actor(), project_id, json_body())
     return jsonify(device_json(device)), 201
 
 
@@ -68,23 +68,23 @@ def get_device(device_id: str):  # type: ignore[no-untyped-def]
 
 @bp.patch("/devices/<device_id>")
 def update_device(device_id: str):  # type: ignore[no-untyped-def]
-    device, _ = devices.update_device(api_user(), device_id, json_body())
+    device, _ = devices.update_device(api_actor(), device_id, json_body())
     return jsonify(device_json(device))
 
 
 @bp.post("/devices/<device_id>/archive")
 def archive_device(device_id: str):  # type: ignore[no-untyped-def]
-    device, _ = devices.set_archived(api_user(), device_id, True)
+    device, _ = devices.set_archived(api_actor(), device_id, True)
     return jsonify(device_json(device))
 
 
 @bp.post("/devices/<device_id>/unarchive")
 def unarchive_device(device_id: str):  # type: ignore[no-untyped-def]
-    device, _ = devices.set_archived(api_user(), device_id, False)
+    device, _ = devices.set_archived(api_actor(), device_id, False)
     return jsonify(device_json(device))
 
 
 @bp.delete("/devices/<device_id>")
 def delete_device(device_id: str):  # type: ignore[no-untyped-def]
-    devices.delete_device(api_user(), device_id)
+    devices.delete_device(api_actor(), device_id)
     return "", 204

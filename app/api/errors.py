@@ -15,7 +15,9 @@ from app.services.errors import ServiceError
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError) -> Response:
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    response = error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
+    response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on 503
+    return response
 
 
 @bp.errorhandler(RateLimitExceeded)

@@ -12,7 +12,7 @@ from typing import Any
 from flask import jsonify, request
 
 from app.api import bp
-from app.api.auth import api_user
+from app.api.auth import api_actor, api_user
 from app.http.common import iso, public_url
 from app.http.downloads import original_response, thumbnail_response
 from app.services import photos
@@ -31,10 +31,9 @@ def _rev() -> str | None:
 
 @bp.post("/devices/<device_id>/photos")
 def upload_photo(device_id: str):  # type: ignore[no-untyped-def]
-    user = api_user()
     upload = request.files.get("file")
     result, changed = photos.upload_photo(
-        user, device_id, request.form.to_dict(), upload.filename if upload else None,
+        api_actor(), device_id, request.form.to_dict(), upload.filename if upload else None,
         upload.stream if upload else None, tuple(request.files.keys()),
     )
     body = {k: iso(v) if isinstance(v, datetime) else v for k, v in result.items()}
@@ -50,7 +49,7 @@ def list_photos(device_id: str):  # type: ignore[no-untyped-def]
 
 @bp.delete("/devices/<device_id>/photos/<sha>")
 def remove_photo(device_id: str, sha: str):  # type: ignore[no-untyped-def]
-    result = photos.remove_photo(api_user(), device_id, sha, request.args.get("parent") or None)
+    result = photos.remove_photo(api_actor(), device_id, sha, request.args.get("parent") or None)
     body = {k: iso(v) if isinstance(v, datetime) else v for k, v in result.items()}
     return jsonify(body), 200
 

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import jsonify, request
 
 from app.api import bp
-from app.api.auth import api_user
+from app.api.auth import api_actor, api_user
 from app.http.common import iso, json_body, page_limit, public_url
 from app.http.downloads import raw_file_response
 from app.services import versions
@@ -25,7 +25,7 @@ def _commit_url(device_id: str, sha: str) -> str:
 
 @bp.post("/devices/<device_id>/versions")
 def write_version(device_id: str):  # type: ignore[no-untyped-def]
-    data, changed = versions.write_version(api_user(), device_id, json_body())
+    data, changed = versions.write_version(api_actor(), device_id, json_body())
     data = _times(data)
     data["web_url"] = _commit_url(device_id, data["commit"]) if data["commit"] else None
     return jsonify(data), 201 if changed else 200
@@ -33,7 +33,7 @@ def write_version(device_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/devices/<device_id>/versions/import")
 def import_versions(device_id: str):  # type: ignore[no-untyped-def]
-    data = versions.import_versions(api_user(), device_id, json_body())
+    data = versions.import_versions(api_actor(), device_id, json_body())
     data["commits"] = [_times(c) | {"web_url": _commit_url(device_id, c["commit"])} for c in data["commits"]]
     return jsonify(data), 201
 
@@ -106,11 +106,11 @@ def list_tags(device_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/devices/<device_id>/tags")
 def create_tag(device_id: str):  # type: ignore[no-untyped-def]
-    tag = versions.create_tag(api_user(), device_id, json_body())
+    tag = versions.create_tag(api_actor(), device_id, json_body())
     return jsonify(_times(versions.tag_json(tag))), 201
 
 
 @bp.delete("/devices/<device_id>/tags/<path:name>")
 def delete_tag(device_id: str, name: str):  # type: ignore[no-untyped-def]
-    versions.delete_tag(api_user(), device_id, name)
+    versions.delete_tag(api_actor(), device_id, name)
     return "", 204

@@ -7,7 +7,8 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
   `versions.write_version` per version (`ingest.single_ratio_vs_fast_import`) and
   `versions.import_versions` in batches (`ingest.import_ratio_vs_fast_import`, which is also
   `ingest.ratio_vs_fast_import`, the key the issue's target is set on);
-- history: a 10,000-version device made with fast-import and indexed with `rebuild_device`; newest
+- history (through the real request path: token, access check, author lookup, JSON): a
+  10,000-version device made with fast-import and indexed with `rebuild_device`; newest
   50, a page 5,000 deep and a path-filtered page from the SQL index, against `git log` for the
   same pages;
 - diff: two versions of a 50,000-line config with 1% of lines changed, `versions.diff_device` plus
@@ -85,12 +86,13 @@ def _text(lines: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _fast_import_stream(versions: list[dict[str, bytes]], start: str | None, ref: str = "refs/heads/main") -> bytes:
+def _fast_import_stream(versions: list[dict[str, bytes]], start: str | None, ref: str = "refs/heads/main",
+                        author: str = AUTHOR) -> bytes:
     parts: list[bytes] = []
     when = 1_700_000_000
     for n, files in enumerate(versions):
         message = f"version {n}\n".encode()
-        parts.append(f"commit {ref}\nauthor {AUTHOR} {when + n} +0000\ncommitter {AUTHOR} {when + n} +0000\n".encode())
+        parts.append(f"commit {ref}\nauthor {author} {when + n} +0000\ncommitter {author} {when + n} +0000\n".encode())
         parts.append(b"data %d\n%s" % (len(message), message))
         if n == 0 and start:
             parts.append(f"from {start}\n".encode())
@@ -233,8 +235,11 @@ class Bench:
         })
 
     def history(self) -> None:
+        """History pages through the real request path: `GET /api/v1/devices/<id>/versions` with a
+        token (authentication, the team access check, the SQL page, the author lookup of every
+        row, the JSON answer), against `git log` of the same pages."""
         from app.extensions import db
-        from app.services import commit_index, versions
+        from app.services import commit_index, tokens, versions
         from app.services.gitstore_bridge import repo_path
 
         total, deep, repeat = self.size["history"], self.size["deep"], self.size["repeat"]
@@ -247,31 +252,41 @@ class Bench:
             if i % 10 == 0:
                 files["configs/startup-config"] = f"startup {i}\n".encode()
             history.append(files)
-        _git(repo, "fast-import", "--quiet", data=_fast_import_stream(history, device.head_commit))
+        # Authored by the bench user's pseudonym, so every row's author is looked up as a person.
+        author = f"{self.user.author_name} <{self.user.author_email}>"
+        _git(repo, "fast-import", "--quiet", data=_fast_import_stream(history, device.head_commit, author=author))
         commit_index.rebuild_device(device)
+        token = tokens.create_token(self.user, "bench", ["read"]).secret
         db.session.commit()
         assert device.version_count == total, device.version_count
+        client = self.app.test_client()
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"/api/v1/devices/{device.id}/versions"
 
-        page = versions.history_page(device, limit=deep)
-        cursor = page["next_cursor"]
+        def page(**params: object) -> dict:
+            response = client.get(url, query_string={"limit": PAGE, **params}, headers=headers)
+            assert response.status_code == 200, response.get_data(as_text=True)
+            return response.get_json()
+
         fmt = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
+        # The cursor of a page `deep` versions down (the API serves at most 200 per page).
+        cursor = versions.history_page(device, limit=deep)["next_cursor"]
 
         def check(items: list[dict], expected: list[bytes]) -> None:
             got = [item["commit"] for item in items]
             want = [line.split(b"\0", 1)[0].decode() for line in expected if line]
             assert got == want, "our page and git's differ"
+            assert all(item["author"]["username"] == self.user.username for item in items)
 
-        check(versions.history_page(device, limit=PAGE)["items"], _git(repo, "log", "-n", str(PAGE), fmt).splitlines())
-        check(versions.history_page(device, limit=PAGE, cursor=cursor)["items"],
-              _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt).splitlines())
+        check(page()["items"], _git(repo, "log", "-n", str(PAGE), fmt).splitlines())
+        check(page(cursor=cursor)["items"], _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt).splitlines())
         path = "configs/startup-config"
-        check(versions.history_page(device, path=path, limit=PAGE)["items"],
-              _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
+        check(page(path=path)["items"], _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
 
         ours = {
-            "newest50": _median_ms(lambda: versions.history_page(device, limit=PAGE), repeat),
-            "deep_page": _median_ms(lambda: versions.history_page(device, limit=PAGE, cursor=cursor), repeat),
-            "path": _median_ms(lambda: versions.history_page(device, path=path, limit=PAGE), repeat),
+            "newest50": _median_ms(lambda: page(), repeat),
+            "deep_page": _median_ms(lambda: page(cursor=cursor), repeat),
+            "path": _median_ms(lambda: page(path=path), repeat),
         }
         git = {
             "newest50": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),

@@ -45,6 +45,7 @@ DEVICE_FILE, PORTS_FILE, PHOTOS_FILE, CONFIGS_DIR = "device.json", "ports.json",
 JSON_VALIDATORS = {DEVICE_FILE: validate_device_json, PORTS_FILE: validate_ports, PHOTOS_FILE: validate_photos}
 REGULAR_FILES = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
 MAX_REPORTED = 20
+MAX_TAG_DEPTH = 10
 LAYOUT_HINT = "allowed: device.json, configs/<name>, ports.json, photos.json"
 # The only identities a commit may carry: InfraTrace pseudonyms (as the API writes) and the service.
 PSEUDONYM = re.compile(
@@ -63,9 +64,15 @@ class Refused(Exception):
 
 @dataclass
 class Limits:
+    """The door's rules for this push (device_door.push_rules), read from the environment."""
+
     max_file_bytes: int
     allow_tag_delete: bool
     pusher_pseudonym: str = ""
+    pusher_email: str = ""
+    # sha256s of the photo blobs uploaded to the device's team; None: photo references unchecked
+    # (only when the door gave no list, i.e. never for a push through the service).
+    team_photos: frozenset[str] | None = None
 
 
 @dataclass
@@ -93,6 +100,7 @@ class Checker:
     errors: list[str] = field(default_factory=list)
     _good_blobs: set[tuple[str, str]] = field(default_factory=set)
     _good_trees: set[str] = field(default_factory=set)
+    _history_photos: set[str] | None = None
 
     def run(self, updates: list[Update]) -> list[str]:
         new_main = self._current_main()
@@ -149,9 +157,7 @@ class Checker:
                 return
             if old != ZERO_ID:
                 raise Refused(f"{ref}: the tag already exists; named versions are never moved")
-            tag_object = self.repo.get(new)
-            if tag_object is not None and tag_object.type == ObjectType.TAG and tag_object.tagger is not None:
-                self._check_identity(ref, "tagger", tag_object.tagger)
+            self._check_tag_chain(ref, new)
             target = self._commit(new, ref)
             if new_main is None or (
                 str(target.id) != new_main and not self.repo.descendant_of(pygit2.Oid(hex=new_main), target.id)
@@ -159,6 +165,20 @@ class Checker:
                 raise Refused(f"{ref}: a tag must name a commit of main")
             return
         raise Refused(f"{ref}: only refs/heads/main and tags (refs/tags/*) may be pushed")
+
+    def _check_tag_chain(self, ref: str, oid: str) -> None:
+        """Every tag object down to the commit carries only the pusher's identity: a tag of a
+        tag (of a tag ...) must not smuggle a real name past the outer tagger's check."""
+        obj = self.repo.get(oid)
+        depth = 0
+        while obj is not None and obj.type == ObjectType.TAG:
+            depth += 1
+            if depth > MAX_TAG_DEPTH:
+                raise Refused(f"{ref}: tags nested more than {MAX_TAG_DEPTH} deep")
+            if obj.tagger is None:
+                raise Refused(f"{ref}: a tag without a tagger is not allowed")
+            self._check_identity(ref, "tagger", obj.tagger)
+            obj = self.repo.get(obj.target)
 
     # -- commits ------------------------------------------------------------------------------
 
@@ -209,8 +229,20 @@ class Checker:
             self._good_trees.add(str(tree.id))
 
     def _check_identity(self, where: str, role: str, signature: pygit2.Signature) -> None:
-        """History is pseudonymous (the privacy policy): no real name or email enters a repo."""
-        if PSEUDONYM.fullmatch(f"{signature.name} <{signature.email}>"):
+        """History is pseudonymous (the privacy policy): no real name or email enters a repo,
+        and a pusher writes as themself only: their own pseudonym, never another user's."""
+        identity = f"{signature.name} <{signature.email}>"
+        if self.limits.pusher_pseudonym:
+            if (signature.name, signature.email) == (self.limits.pusher_pseudonym, self.limits.pusher_email):
+                return
+            if PSEUDONYM.fullmatch(identity):
+                self.errors.append(
+                    f"{where}: the {role} '{identity}' is not you: a push may only carry your own "
+                    f"pseudonym ({self.limits.pusher_pseudonym}); run `git commit --amend --reset-author` "
+                    "(or rebase) with the identity below and push again"
+                )
+                return
+        elif PSEUDONYM.fullmatch(identity):
             return
         name = self.limits.pusher_pseudonym or "user-<your id>"
         self.errors.append(
@@ -259,7 +291,26 @@ class Checker:
         if canonical != data:
             self.errors.append(f"{where}: {path}: {CANONICAL_HINT}")
             return
+        if path == PHOTOS_FILE and not self._check_photo_owner(where, clean):
+            return
         self._good_blobs.add(key)
+
+    def _check_photo_owner(self, where: str, photos: list[dict]) -> bool:
+        """A photo reference must name a blob uploaded to this team, or one the device's own
+        history (before this push) already names: a sha256 of another team's photo is in every
+        photo URL, and knowing it must not let a push read those bytes through this device."""
+        allowed = self.limits.team_photos
+        if allowed is None:
+            return True
+        foreign = [p["sha256"] for p in photos if p.get("sha256") not in allowed]
+        if foreign and self._history_photos is None:
+            self._history_photos = _history_photos(self.repo)
+        foreign = [sha for sha in foreign if sha not in (self._history_photos or set())]
+        if foreign:
+            self.errors.append(f"{where}: {PHOTOS_FILE}: photo {foreign[0]} was not uploaded to this team; "
+                               "upload photos through InfraTrace, then pull and push again")
+            return False
+        return True
 
     def _check_configs(self, where: str, tree: pygit2.Tree, prefix: str) -> None:
         for entry in tree:
@@ -283,6 +334,45 @@ class Checker:
                 self._good_blobs.add(key)
 
 
+def _history_photos(repo: pygit2.Repository) -> set[str]:
+    """Every photo sha256 any commit reachable from the current refs names (before this push)."""
+    walker = repo.walk(None, SortMode.NONE)
+    pushed = False
+    for name in repo.references:
+        try:
+            walker.push(repo.references[name].peel(pygit2.Commit).id)
+            pushed = True
+        except (pygit2.InvalidSpecError, ValueError, pygit2.GitError, KeyError):
+            continue
+    shas: set[str] = set()
+    if not pushed:
+        return shas
+    seen_blobs: set[str] = set()
+    for commit in walker:
+        try:
+            entry = commit.tree[PHOTOS_FILE]
+        except KeyError:
+            continue
+        if str(entry.id) in seen_blobs:
+            continue
+        seen_blobs.add(str(entry.id))
+        try:
+            photos = load_json(repo[entry.id].data)
+        except JSONRefused:
+            continue  # an unreadable file names no photo
+        for photo in photos if isinstance(photos, list) else []:
+            if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
+                shas.add(photo["sha256"])
+    return shas
+
+
+def _team_photos(path: str | None) -> frozenset[str] | None:
+    if not path:
+        return None
+    with open(path, encoding="ascii") as handle:
+        return frozenset(line.strip() for line in handle if line.strip())
+
+
 def open_with_quarantine(git_dir: str, env: dict[str, str]) -> pygit2.Repository:
     """The repository, with the objects of this push (still in quarantine) readable too."""
     flags = pygit2.enums.RepositoryOpenFlag.NO_SEARCH | pygit2.enums.RepositoryOpenFlag.BARE
@@ -300,8 +390,10 @@ def main() -> int:
             max_file_bytes=int(env["INFRATRACE_MAX_FILE_BYTES"]),
             allow_tag_delete=env.get("INFRATRACE_ALLOW_TAG_DELETE") == "1",
             pusher_pseudonym=env.get("INFRATRACE_PUSHER_PSEUDONYM", ""),
+            pusher_email=env.get("INFRATRACE_PUSHER_EMAIL", ""),
+            team_photos=_team_photos(env.get("INFRATRACE_PHOTO_ALLOWLIST")),
         )
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):
         print("InfraTrace: push refused: the push check is not configured", file=sys.stderr)
         return 1
     updates = parse_updates(sys.stdin.read().splitlines())

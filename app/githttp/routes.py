@@ -12,6 +12,7 @@ import logging
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -25,9 +26,12 @@ from app.githttp.hooks import ensure_hooks_dir, home_dir
 from app.githttp.paths import GitPath, parse
 from app.githttp.runner import CHUNK, GitProcess, base_env, git_command
 from app.githttp.wants import wanted_oids
-from app.services import git_access, gitstore_bridge
+from app.services import device_door, git_access, gitstore_bridge
+from app.services.device_door import Actor
+from app.services.errors import ServiceError
 from app.services.git_access import GitAuthError, GitCaller, GitDenied, GitTarget
-from gitstore import DeviceRepo, GitStoreError
+from app.services.teams import TeamAccess
+from gitstore import DeviceRepo
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +93,13 @@ def serve(_rest: str = "") -> Response:
     if target is None:
         raise GitHTTPError(404, NOT_FOUND)
     try:
-        if service == "git-receive-pack":
-            git_access.check_push(caller, target)
-        else:
-            git_access.check_read(caller, target)
+        git_access.check_read(caller, target)
     except GitDenied as exc:
         raise GitHTTPError(403, str(exc)) from None
+    if service == "git-receive-pack":
+        # The door's rules (scope, role, archived, plan) answer before git even lists the refs.
+        with _door_answers():
+            device_door.check_push(_actor(caller), target.device, _access(caller, target))
     repo_dir = _repo_dir(target)
     if path.endpoint == "info/refs":
         return _advertise(service, repo_dir)
@@ -229,51 +234,44 @@ def _upload_pack(repo_dir: Path) -> Response:
     return _stream(process, "application/x-git-upload-pack-result")
 
 
-def _refs(repo_dir: Path) -> dict[str, str]:
-    with DeviceRepo.open(repo_dir) as repo:
-        return {name: str(repo.raw.references[name].target) for name in repo.raw.references}
+def _actor(caller: GitCaller) -> Actor:
+    return Actor(caller.user, frozenset(caller.scopes), "git")
+
+
+def _access(caller: GitCaller, target: GitTarget) -> TeamAccess:
+    return TeamAccess(target.team, target.role, caller.user)
+
+
+@contextmanager
+def _door_answers() -> Iterator[None]:
+    """The door's answer (a ServiceError) as plain text with the same status as on the API."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise GitHTTPError(exc.status, exc.message, getattr(exc, "headers", None)) from None
 
 
 def _receive_pack(repo_dir: Path, caller: GitCaller, target: GitTarget) -> Response:
+    """git receive-pack through the door (device_door.push): the door checks, locks, records."""
     config = current_app.config["INFRATRACE"]
     body = _spooled_body()
     output = tempfile.TemporaryFile()
-    env = _env("git-receive-pack", {
-        "INFRATRACE_MAX_FILE_BYTES": str(config.max_config_bytes),
-        "INFRATRACE_ALLOW_TAG_DELETE": "1" if git_access.may_delete_tags(target) else "0",
-        # Only so a refusal can print the exact `git config` lines; it is not an identity check.
-        "INFRATRACE_PUSHER_PSEUDONYM": caller.user.author_name,
-    })
-    # No SQL transaction stays open while we wait for the lock (an API writer holding the lock
-    # may need to write SQL before it releases it).
-    db.session.commit()
+
+    def receive(rules_env: dict[str, str]) -> None:
+        try:
+            process = _start("git-receive-pack", repo_dir, _env("git-receive-pack", rules_env),
+                             stdin=body, stdout=output)
+        finally:
+            body.close()
+        process.wait()
+
     try:
-        with DeviceRepo.open(repo_dir) as handle, handle.write_lock():
-            before = _refs(repo_dir)
-            try:
-                process = _start("git-receive-pack", repo_dir, env, stdin=body, stdout=output)
-            finally:
-                body.close()
-            process.wait()
-            after = _refs(repo_dir)
-            moved = {
-                ref: {"from": before.get(ref), "to": after.get(ref)}
-                for ref in sorted(set(before) | set(after))
-                if before.get(ref) != after.get(ref)
-            }
-            if moved:
-                # Inside the lock: the index follows the refs in the order they moved.
-                try:
-                    git_access.record_push(target, caller, moved)
-                    db.session.commit()
-                except Exception:
-                    db.session.rollback()
-                    log.exception("push to device %s: the refs moved but indexing failed; "
-                                  "the next sync repairs it", target.device.id)
-    except GitStoreError as exc:
+        with _door_answers():
+            device_door.push(_actor(caller), target.device, _access(caller, target), config.max_config_bytes,
+                             receive)
+    except BaseException:
         output.close()
-        log.warning("push to device %s: %s", target.device.id, exc)
-        raise GitHTTPError(503, "The repository is busy; try the push again.") from None
+        raise
     finally:
         if not body.closed:
             body.close()

@@ -24,7 +24,7 @@ from app.models.inventory import (
     Vlan,
 )
 from app.models.privacy import EXPORT_STATUSES, DataExport
-from app.models.versions import CommitPath, CommitRecord
+from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
     "DEVICE_STATUSES",
@@ -49,6 +49,7 @@ __all__ = [
     "OutboxMail",
     "SecurityEvent",
     "Team",
+    "TeamPhoto",
     "User",
     "new_id",
     "utcnow",

@@ -58,6 +58,9 @@ class Device(Base):
     head_commit: Mapped[str | None] = mapped_column(String(64))
     version_count: Mapped[int] = mapped_column(Integer, default=0)
     last_changed_at: Mapped[datetime | None]
+    # sha256 of every ref of the repo as the door last recorded them: the reconciler compares it
+    # with the repository (git is the truth for history) to find moves SQL never heard of.
+    refs_digest: Mapped[str | None] = mapped_column(String(64))
     mirrored_head: Mapped[str | None] = mapped_column(String(64))
     mirrored_at: Mapped[datetime | None]
     mirror_error: Mapped[str | None] = mapped_column(Text)

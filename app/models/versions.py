@@ -11,14 +11,15 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base
+from app.models.base import Base, created_column
 
 
 class CommitRecord(Base):
     __tablename__ = "commits"
     __table_args__ = (
         UniqueConstraint("device_id", "sha"),
-        Index("ix_commits_device_seq", "device_id", "seq"),
+        # One commit per position: two writers can never both index "the next" commit.
+        Index("ix_commits_device_seq", "device_id", "seq", unique=True),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -56,3 +57,18 @@ class CommitPath(Base):
     deletions: Mapped[int] = mapped_column(Integer, default=0)
 
     commit: Mapped[CommitRecord] = relationship(back_populates="paths")
+
+
+class TeamPhoto(Base):
+    """A photo blob uploaded to a team: the team's devices may name it in photos.json.
+
+    Blobs are stored once by content across teams, so knowing a sha256 (it is in every photo
+    URL) must not be enough to reference it; the door checks this table (and the device's own
+    history) for every photo reference, pushes included.
+    """
+
+    __tablename__ = "team_photos"
+
+    team_id: Mapped[str] = mapped_column(String(32), ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = created_column()

@@ -11,7 +11,6 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import job_queue
 from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
 
@@ -98,9 +97,8 @@ def sync_device(device: Device) -> int:
 
     The caller commits the SQL session. If the indexed head is no longer an ancestor of the repo's
     head (the index is damaged), the device is rebuilt from scratch. Every call (any ref move,
-    tags included) schedules a mirror of the repo, sent once the caller's transaction commits.
+    tags included) goes through the door (device_door.py), which also schedules the mirror.
     """
-    job_queue.enqueue("mirror_device", device.id)
     with open_repo(device) as repo:
         head = repo.head()
         latest = _latest(device)
@@ -130,12 +128,10 @@ def record_commits(
     """Index a chain of commits this process just made, oldest first (caller holds the lock).
 
     When the index already ends at the first commit's parent, the rows are written from what the
-    writes returned, without reopening the repo or diffing again; otherwise a full sync. Like
-    `sync_device`, it schedules a mirror of the repo (sent once the transaction commits).
+    writes returned, without reopening the repo or diffing again; otherwise a full sync.
     """
     if not results:
         return
-    job_queue.enqueue("mirror_device", device.id)
     latest = _latest_seq_sha(device)
     if latest is None or latest[1] != results[0][0].parent:
         sync_device(device)
@@ -171,21 +167,9 @@ def rebuild_device(device: Device) -> int:
 def reindex(device_id: str | None = None) -> tuple[int, int]:
     """Rebuild the index of one device (LookupError if unknown) or of all; returns (devices, commits).
 
-    Each device is rebuilt under its repo's write lock and committed on its own, so a long run
-    never holds back writers of other devices.
+    Through the reconciler, so a drift found on the way is also audited and mirrored.
     """
-    from app.services.gitstore_bridge import locked_repo
+    from app.services.reconcile import reconcile
 
-    if device_id is not None:
-        ids = [device_id] if db.session.get(Device, device_id) is not None else []
-        if not ids:
-            raise LookupError(f"No device {device_id}.")
-    else:
-        ids = list(db.session.scalars(select(Device.id).order_by(Device.id)))
-    total = 0
-    for one in ids:
-        device = db.session.get(Device, one)
-        with locked_repo(device):
-            total += rebuild_device(device)
-            db.session.commit()
-    return len(ids), total
+    devices, commits, _ = reconcile(device_id, reason="reindex", rebuild=True)
+    return devices, commits

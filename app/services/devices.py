@@ -1,25 +1,24 @@
 """Devices: SQL identity and metadata, plus the device's own bare repository.
 
-A device row and its repository are made and removed together. SQL is committed here (not by the
-caller) because the two stores must agree: a repository whose row failed to commit is removed at
-once, and a repository is removed only after its row is gone.
+A device row and its repository are made and removed together, through the door
+(device_door.create_device / delete_device): a repository whose row failed to commit is removed
+at once, and a repository is removed (under its lock) only after its row is gone.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import DEVICE_STATUSES, Device, Project, User, new_id, utcnow
-from app.services import audit, commit_index, plans
+from app.services import audit, device_door
 from app.services.access import device_access, project_access
+from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, ValidationError
-from app.services.gitstore_bridge import author_for, locked_repo, repo_path, repos_root
+from app.services.gitstore_bridge import author_for
 from app.services.teams import TeamAccess
 from app.services.validation import (
     NAME_FORBIDDEN,
@@ -30,7 +29,7 @@ from app.services.validation import (
     slugify,
     string_field,
 )
-from gitstore import Changes, ConflictError, DeviceRepo, InvalidChange
+from gitstore import Changes, DeviceRepo, InvalidChange
 
 MAX_IPS = 16
 MAX_CUSTOM_FIELDS = 50
@@ -188,12 +187,12 @@ def get_device(user: User, device_id: str) -> tuple[Device, TeamAccess]:
     return device, access
 
 
-def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
-    project, access = project_access(user, project_id)
-    access.require("inventory.write")
+def create_device(user: User | Actor, project_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+    actor = actor_of(user)
+    project, access = project_access(actor.user, project_id)
+    device_door.authorize(actor, access, "inventory.write")
     check_fields(body, CREATE_FIELDS, required=("name",))
     values = _parse(body, None)
-    plans.check_can_add_device(access.team)
     slug = _slug(body)
     if slug is not None:
         if _free_slug(project, slug) != slug:
@@ -202,48 +201,29 @@ def create_device(user: User, project_id: str, body: dict[str, Any]) -> tuple[De
     else:
         slug = _free_slug(project, slugify(values["name"], 60))
     device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
-                    created_by_id=user.id, updated_by_id=user.id, repo_path="", **values)
-    root = repos_root()
-    try:
-        path, _ = DeviceRepo.create(root, device.id, snapshot(device), author_for(user))
-    except InvalidChange as exc:
-        raise _invalid(exc) from None
-    try:
-        device.repo_path = str(path.relative_to(root))
-        db.session.add(device)
-        db.session.flush()
-        commit_index.sync_device(device)
-        audit.record(access.team.id, user, "create", "device", device.id,
-                     audit.diff_fields({}, {"slug": slug, **values}))
-        db.session.commit()
-    except BaseException as exc:
-        db.session.rollback()
-        # No repository without its row: a later device could never reach it, and it holds data.
-        DeviceRepo.delete(path)
-        if isinstance(exc, IntegrityError):
-            raise Conflict("A device with that slug already exists in this project.", field="slug",
-                           code="slug_taken") from None
-        raise
+                    created_by_id=actor.user.id, updated_by_id=actor.user.id, repo_path="", **values)
+    device_door.create_device(actor, access, device, snapshot(device),
+                              audit.diff_fields({}, {"slug": slug, **values}))
     return device, access
 
 
-def ensure_writable(device: Device) -> None:
-    if device.archived_at is not None:
-        raise Conflict("This device is archived: its history is read-only. Unarchive it to change it.",
-                       code="archived")
+# The archived check is the door's (one rule for every way in); kept here for old imports.
+ensure_writable = device_door.ensure_writable
 
 
-def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
-    """PATCH: changed metadata is committed as a new device.json, then the row follows."""
-    device, access = device_access(user, device_id)
-    access.require("inventory.write")
+def update_device(user: User | Actor, device_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+    """PATCH: changed metadata is committed as a new device.json through the door, with the row."""
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
+    device_door.authorize(actor, access, "inventory.write")
     check_fields(body, UPDATE_FIELDS)
     archived = body.get("archived")
     if "archived" in body and not isinstance(archived, bool):
         raise ValidationError("'archived' must be true or false.", field="archived", code="wrong_type")
     # Unarchiving is the one write an archived device accepts (with or without other changes).
-    if device.archived_at is not None and archived is not False:
-        ensure_writable(device)
+    unarchiving = device.archived_at is not None and archived is False
+    if not unarchiving:
+        device_door.ensure_writable(device)
     values = _parse(body, device)
     slug = _slug(body)
     before = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
@@ -260,50 +240,32 @@ def update_device(user: User, device_id: str, body: dict[str, Any]) -> tuple[Dev
         device.archived_at = utcnow()
     elif archived is False:
         device.archived_at = None
-    device.updated_by_id = user.id
+    device.updated_by_id = actor.user.id
     after = {**snapshot(device), "slug": device.slug, "archived": device.archived_at is not None}
     changes = audit.diff_fields(before, after)
     if changes:
-        audit.record(access.team.id, user, "update", "device", device.id, changes)
-    # The lock spans the metadata commit, its indexing and the SQL commit (see gitstore_bridge.locked_repo).
-    with locked_repo(device) as repo:
-        if new_snapshot != old_snapshot:
-            _commit_metadata(repo, device, user, new_snapshot)
-        _commit_sql(device)
+        audit.record(access.team.id, actor.user, "update", "device", device.id, changes)
+
+    def move(repo: DeviceRepo) -> Moved:
+        if new_snapshot == old_snapshot:
+            return Moved(False)
+        result = repo.commit_version(Changes(device=new_snapshot), author_for(actor.user),
+                                     "Update device metadata")
+        return Moved(result.changed, [(result, "Update device metadata")])
+
+    # Checked on the state before this change: archiving itself, or unarchiving, is allowed.
+    device_door.change_refs(actor, device, access,
+                            RefChange("device.metadata", "inventory.write", move, allow_archived=True))
     return device, access
 
 
-def set_archived(user: User, device_id: str, archived: bool) -> tuple[Device, TeamAccess]:
+def set_archived(user: User | Actor, device_id: str, archived: bool) -> tuple[Device, TeamAccess]:
     return update_device(user, device_id, {"archived": archived})
 
 
-def _commit_metadata(repo: DeviceRepo, device: Device, user: User, data: dict[str, Any]) -> None:
-    try:
-        repo.commit_version(Changes(device=data), author_for(user), "Update device metadata")
-    except InvalidChange as exc:
-        raise _invalid(exc) from None
-    except ConflictError:  # cannot happen without expected_parent; kept so it is never a 500
-        raise Conflict("The device changed meanwhile; try again.", code="conflict") from None
-    commit_index.sync_device(device)
-
-
-def _commit_sql(device: Device) -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict("A device with that slug already exists in this project.", field="slug",
-                       code="slug_taken") from None
-
-
-def delete_device(user: User, device_id: str) -> None:
-    """Row first, then the repository: a failed SQL commit must not leave a row without its repo."""
-    device, access = device_access(user, device_id)
-    access.require("inventory.delete")
-    path: Path = repo_path(device)
-    audit.record(access.team.id, user, "delete", "device", device.id,
-                 audit.diff_fields({**snapshot(device), "slug": device.slug}, {}))
-    db.session.delete(device)
-    db.session.commit()
-    if path.exists():
-        DeviceRepo.delete(path)
+def delete_device(user: User | Actor, device_id: str) -> None:
+    """Row, repository and mirror objects go together, under the repo lock (see the door)."""
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
+    device_door.delete_device(actor, device, access,
+                              audit.diff_fields({**snapshot(device), "slug": device.slug}, {}))

@@ -1,4 +1,4 @@
-"""Who may clone or push a device repository over git's smart HTTP, and what a push records.
+"""Who may clone a device repository over git's smart HTTP (a push goes through the door).
 
 Authentication is a username plus a personal access token (never the account password); failed
 attempts count toward the same rate-limit buckets as the web log-in form. The repository is found
@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from app.extensions import db, limiter
 from app.models import ApiToken, Device, Membership, Project, Team, User
-from app.services import audit, commit_index
 from app.services.permissions import role_allows
 from app.services.tokens import user_for_token
 
@@ -130,33 +129,3 @@ def find_repository(caller: GitCaller, team_slug: str, project_slug: str, device
 def check_read(caller: GitCaller, target: GitTarget) -> None:
     if "read" not in caller.scopes or not role_allows(target.role, "repo.clone"):
         raise GitDenied("This token cannot read repositories.")
-
-
-def check_push(caller: GitCaller, target: GitTarget) -> None:
-    check_read(caller, target)
-    if "write" not in caller.scopes:
-        raise GitDenied(
-            "This token is read-only: pushing needs a personal access token with the 'write' scope."
-        )
-    if not role_allows(target.role, "repo.push"):
-        raise GitDenied(
-            f"Your role in team {target.team.slug} is {target.role}: pushing needs the editor role or above."
-        )
-
-
-def may_delete_tags(target: GitTarget) -> bool:
-    return role_allows(target.role, "tag.delete")
-
-
-def record_push(target: GitTarget, caller: GitCaller, refs: dict[str, dict[str, str | None]]) -> int:
-    """After git moved refs: index the new commits and write the audit event. The caller commits."""
-    added = commit_index.sync_device(target.device)
-    audit.record(
-        target.team.id,
-        caller.user,
-        "push",
-        "device",
-        target.device.id,
-        {"refs": refs, "commits": added, "head": target.device.head_commit},
-    )
-    return added

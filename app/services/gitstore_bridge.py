@@ -11,6 +11,9 @@ from flask import current_app
 from app.models import Device, User
 from gitstore import Author, DeviceRepo
 
+# Seconds a write waits for a device's lock before it is answered 503 (Retry-After) as busy.
+LOCK_TIMEOUT = 30.0
+
 
 def repos_root() -> Path:
     return current_app.config["INFRATRACE"].repos_dir
@@ -39,5 +42,5 @@ def locked_repo(device: Device) -> Iterator[DeviceRepo]:
     Writers keep it from the ref move until their SQL commit, so the commit index is always
     extended by one writer at a time, in ref order (two syncs can never insert the same commit).
     """
-    with open_repo(device) as repo, repo.write_lock():
+    with open_repo(device) as repo, repo.write_lock(LOCK_TIMEOUT):
         yield repo

@@ -34,6 +34,7 @@ QUEUE = "default"
 # name -> (dotted path of the function, job timeout s, retry intervals s)
 JOBS: dict[str, tuple[str, int, list[int]]] = {
     "mirror_device": ("workers.jobs.mirror_device", 1800, [10, 60, 300, 900, 1800]),
+    "delete_device_mirror": ("workers.jobs.delete_device_mirror", 600, [10, 60, 300, 900]),
     "maintain_device": ("workers.jobs.maintain_device", 3600, [300, 1800]),
     "check_device": ("workers.jobs.check_device", 3600, [300, 1800]),
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),

@@ -28,24 +28,23 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import job_queue, versions
+from app.services import device_door, versions
 from app.services.access import device_access
-from app.services.devices import ensure_writable
+from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
-from app.services.gitstore_bridge import open_repo
+from app.services.gitstore_bridge import author_for, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, string_field
 from app.storage.blobs import check_sha256
 from app.storage.images import EXTENSIONS, ImageRejected, inspect, strip_location
 from app.storage.objectstore import ObjectStoreError, open_object_store
 from app.storage.photo_files import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
-from gitstore import AmbiguousRevision, Changes, RevisionNotFound, load_json
+from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound, load_json
 
 PHOTOS_FILE = "photos.json"
 UPLOAD_FIELDS = {"file", "caption", "strip_location", "parent"}
 MAX_CAPTION = 1000
 MAX_FILENAME = 200
-COMMIT_RETRIES = 3
 _TRUE = {"1", "true", "on", "yes"}
 _FALSE = {"0", "false", "off", "no"}
 _SEPARATORS = re.compile(r"[\\/]")
@@ -100,49 +99,46 @@ def _head_photos(device: Device) -> tuple[str | None, list[dict[str, Any]]]:
         return head, (repo.read(head).photos if head else [])
 
 
-def _write_access(user: User, device_id: str) -> tuple[Device, TeamAccess]:
-    device, access = device_access(user, device_id)
-    access.require("version.write")
-    ensure_writable(device)
-    return device, access
-
-
 def _commit_photos(
-    device: Device, access: TeamAccess, parent: str | None, message: str, edit: Any,
+    actor: Actor, device: Device, access: TeamAccess, parent: str | None, message: str, edit: Any,
     job: tuple[str, str] | None = None,
 ) -> tuple[dict[str, Any], bool, Any]:
-    """Apply `edit(photos at head) -> (new photos or None for no change, result)` as one version;
-    `job` is enqueued with it (sent only if that version commits).
+    """Apply `edit(photos at head) -> (new photos or None for no change, result)` as one version
+    through the door; `job` is enqueued with it (sent only if that version commits).
 
-    Without an explicit `parent`, the head that was read is the expected parent, so a concurrent
-    photo change is never overwritten: the edit is replayed on the new head a few times instead.
+    The photos are read under the repo lock and the head read there is the expected parent
+    (unless the caller named one), so a concurrent photo change is never overwritten.
     """
-    for attempt in range(COMMIT_RETRIES):
-        head, current = _head_photos(device)
+
+    def move(repo: DeviceRepo) -> Moved:
+        head = repo.head()
+        if parent is not None and versions._expected_parent(repo, parent) != head:
+            raise Conflict("The device's head is no longer the given parent; read it again and retry.",
+                           code="conflict", extra={"head": head})
+        current = repo.read(head).photos if head else []
         new_photos, outcome = edit(current)
         if new_photos is None:
-            return {"commit": head, "parent": None, "created_at": None, "changed": False}, False, outcome
-        if job is not None:
-            job_queue.enqueue(*job)
-        try:
-            data, changed = versions.commit(device, access, Changes(photos=new_photos), message,
-                                            parent if parent is not None else head)
-        except Conflict as exc:
-            if parent is not None or exc.code != "conflict" or attempt == COMMIT_RETRIES - 1:
-                raise
-            db.session.rollback()
-            continue
-        if not changed:
-            db.session.rollback()  # nothing committed: drop the jobs queued for it
-        return data, changed, outcome
-    raise AssertionError("unreachable")
+            return Moved(False, result=({"commit": head, "parent": None, "created_at": None,
+                                         "changed": False}, outcome))
+        result = repo.commit_version(Changes(photos=new_photos), author_for(actor.user), message, head)
+        return Moved(result.changed, [(result, message)], "commit", "device_version",
+                     {"commit": result.commit, "parent": result.parent, "message": message,
+                      "files": [f.path for f in result.files]},
+                     jobs=[job] if job else [], result=(result, outcome))
+
+    moved = device_door.change_refs(actor, device, access, RefChange("photos", "version.write", move))
+    data, outcome = moved.result
+    if isinstance(data, dict):
+        return data, False, outcome
+    author = versions.author_json(actor.user, actor.user.author_name)
+    return versions._commit_json(data, None, author), moved.changed, outcome
 
 
 # -- upload and removal -------------------------------------------------------------------------
 
 
 def upload_photo(
-    user: User,
+    user: User | Actor,
     device_id: str,
     fields: Mapping[str, str],
     filename: str | None,
@@ -154,7 +150,9 @@ def upload_photo(
     `fields` are the form's text fields, `filename`/`stream` the `file` part, `file_fields` the
     names of every file part (any other than `file` is an unknown field).
     """
-    device, access = _write_access(user, device_id)
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
+    device_door.admit(actor, device, access, "photos", "version.write")
     check_fields({**fields, **dict.fromkeys(file_fields, "")}, UPLOAD_FIELDS)
     if stream is None or "file" in fields:
         raise ValidationError("'file' is required: send the image as a multipart file part.", field="file",
@@ -170,6 +168,8 @@ def upload_photo(
     except ImageRejected as exc:
         raise ValidationError(exc.message, field="file", code=exc.code) from None
     sha = store_blob(_settings().data_dir, data)
+    # The bytes now belong to this team too: its devices may reference them (door rule).
+    device_door.record_team_photo(access.team.id, sha)
     reference: dict[str, Any] = {
         "sha256": sha, "filename": clean_filename(filename, info.content_type),
         "content_type": info.content_type, "size": len(data), "caption": caption,
@@ -182,14 +182,15 @@ def upload_photo(
             return None, existing
         return [*current, reference], reference
 
-    result, changed, photo = _commit_photos(device, access, parent, f"Add photo {reference['filename']}", add,
-                                            job=("thumbnail_photo", sha))
+    result, changed, photo = _commit_photos(actor, device, access, parent, f"Add photo {reference['filename']}",
+                                            add, job=("thumbnail_photo", sha))
     return {**result, "photo": photo, "location_removed": strip and info.has_location}, changed
 
 
-def remove_photo(user: User, device_id: str, sha: str, parent: str | None = None) -> dict[str, Any]:
+def remove_photo(user: User | Actor, device_id: str, sha: str, parent: str | None = None) -> dict[str, Any]:
     """A new version without the photo; its bytes stay (older versions still reference them)."""
-    device, access = _write_access(user, device_id)
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
     if parent is not None and not isinstance(parent, str):
         raise ValidationError("'parent' must be a commit id.", field="parent", code="wrong_type")
 
@@ -202,7 +203,7 @@ def remove_photo(user: User, device_id: str, sha: str, parent: str | None = None
     _, current = _head_photos(device)
     found = next((p for p in current if p.get("sha256") == sha), None)
     name = found["filename"] if found else sha[:12]
-    result, _, photo = _commit_photos(device, access, parent, f"Remove photo {name}", drop)
+    result, _, photo = _commit_photos(actor, device, access, parent, f"Remove photo {name}", drop)
     return {**result, "photo": photo}
 
 

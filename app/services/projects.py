@@ -15,13 +15,12 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import PROJECT_STATUSES, Device, Membership, Project, User
-from app.services import audit
+from app.services import audit, device_door, job_queue
 from app.services.errors import Conflict
 from app.services.gitstore_bridge import repo_path
 from app.services.inventory_fields import metadata_field, slug_field, status_field, text_field
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields, name_field, slugify
-from gitstore import DeviceRepo
 
 PROJECT_FIELDS = ("name", "slug", "description", "status", "metadata")
 NAME_MAX = 100
@@ -144,6 +143,7 @@ def delete_project(access: TeamAccess, project: Project, cascade: bool = False) 
     pending: list[Path] = db.session.info.setdefault(_PENDING_REPO_DELETES, [])
     for device in devices:
         pending.append(repo_path(device))
+        job_queue.enqueue("delete_device_mirror", device.id)
         audit.record(project.team_id, access.user, "delete", "device", device.id,
                      audit.diff_fields({"name": device.name, "project_id": device.project_id}, {}))
         db.session.delete(device)
@@ -156,10 +156,7 @@ def delete_project(access: TeamAccess, project: Project, cascade: bool = False) 
 @event.listens_for(Session, "after_commit")
 def _remove_repos_after_commit(session: Session) -> None:
     for path in session.info.pop(_PENDING_REPO_DELETES, []):
-        try:
-            DeviceRepo.delete(path)
-        except FileNotFoundError:
-            pass  # already gone: the goal is reached
+        device_door.remove_repository(path)  # under its lock; already gone is the goal reached
 
 
 @event.listens_for(Session, "after_rollback")

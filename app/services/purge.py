@@ -42,6 +42,7 @@ from app.models import (
     User,
     utcnow,
 )
+from app.services import device_door
 from app.services.exports import object_store, user_exports_prefix
 from app.services.gitstore_bridge import repo_path
 from app.storage.blobs import blob_path, mirror_prefix, photo_key
@@ -141,8 +142,7 @@ def purge(now: datetime | None = None) -> PurgeSummary:
         for device in devices:
             summary.mirror_objects += store.delete_prefix(mirror_prefix(device.id))
             path = repo_path(device)
-            if path.is_dir():
-                DeviceRepo.delete(path)
+            if path.is_dir() and device_door.remove_repository(path):
                 summary.repos += 1
         # Exports: the deleted users' and everyone's expired ones.
         for user in users:

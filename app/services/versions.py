@@ -1,7 +1,7 @@
 """Equipment versions: writes, history, reads, diffs and tags of a device's repository.
 
-Every write moves `main` through gitstore (compare-and-swap under the repo's lock), then indexes the
-new commit in SQL (`commit_index.sync_device`), records an audit event and commits SQL. History lists
+Every write goes through the one door (device_door.change_refs): rules, the repo lock, gitstore's
+compare-and-swap ref move, the commit index, the audit event, the mirror job and the SQL commit. History lists
 and path filters read the SQL index only; contents and diffs read the repository.
 """
 
@@ -18,18 +18,17 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import audit, commit_index
+from app.services import device_door
 from app.services.access import device_access
-from app.services.devices import ensure_writable
-from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
-from app.services.gitstore_bridge import author_for, locked_repo, open_repo
+from app.services.device_door import Actor, Moved, RefChange, actor_of
+from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
+from app.services.gitstore_bridge import author_for, open_repo
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (
     AmbiguousRevision,
     Changes,
     CommitResult,
-    ConflictError,
     DeviceRepo,
     Diff,
     ImportResult,
@@ -37,7 +36,6 @@ from gitstore import (
     InvalidChange,
     RevisionNotFound,
     Snapshot,
-    TagExists,
     TagInfo,
 )
 
@@ -164,12 +162,11 @@ def _changes(body: dict[str, Any]) -> Changes:
     return Changes(configs=_configs(body), ports=None if ports is ... else (ports or []))
 
 
-def write_version(user: User, device_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+def write_version(user: User | Actor, device_id: str, body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
     """POST versions: returns (the result as JSON-ready data, whether a commit was made)."""
-    device, access = _access(user, device_id, "version.write")
-    ensure_writable(device)
+    device, access = device_access(actor_of(user).user, device_id)
     check_fields(body, WRITE_FIELDS, required=("message",))
-    return commit(device, access, _changes(body), _message(body), _parent(body))
+    return commit(device, access, _changes(body), _message(body), _parent(body), actor=user)
 
 
 def _author_time(value: Any) -> tuple[int, int]:
@@ -206,16 +203,17 @@ def _in_version(exc: ServiceError, index: int) -> ServiceError:
     return exc
 
 
-def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def import_versions(user: User | Actor, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST versions/import: many versions, in order, as one all-or-nothing write.
 
-    Each version is validated like a single write. Then, under one repo lock, gitstore writes all
-    the new objects as one pack, flushes once and moves `main` once (compare-and-swap against
-    `parent`, else the head it read); the index rows, the device summary and ONE audit event
-    go in one SQL transaction. Versions that change nothing are skipped and reported.
+    Each version is validated like a single write. Then, through the door (one repo lock),
+    gitstore writes all the new objects as one pack, flushes once and moves `main` once
+    (compare-and-swap against `parent`, else the head it read); the index rows, the device
+    summary and ONE audit event go in one SQL transaction. Versions that change nothing are
+    skipped and reported.
     """
-    device, access = _access(user, device_id, "version.write")
-    ensure_writable(device)
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
     check_fields(body, IMPORT_FIELDS, required=("versions",))
     items = body["versions"]
     if not isinstance(items, list):
@@ -230,25 +228,28 @@ def import_versions(user: User, device_id: str, body: dict[str, Any]) -> dict[st
             wanted.append(_import_version(item))
         except ServiceError as exc:
             raise _in_version(exc, index) from None
-    try:
-        with locked_repo(device) as repo:
-            expected = _expected_parent(repo, parent)
-            result: ImportResult = repo.import_versions(wanted, author_for(user), expected)
-            if result.commits:
-                commit_index.record_commits(
-                    device, [(c, wanted[i].message) for i, c in result.commits], user)
-                audit.record(access.team.id, user, "import", "device_version", device.id, {
-                    "parent": result.previous_head, "head": result.head, "versions": len(wanted),
-                    "commits": len(result.commits), "skipped": result.skipped,
-                    "first": result.commits[0][1].commit,
-                })
-                db.session.commit()
-    except InvalidChange as exc:
-        raise _invalid(exc) from None
-    except ConflictError as exc:
-        raise Conflict("The device's head is no longer the given parent; read it again and retry.",
-                       code="conflict", extra={"head": exc.current_head}) from None
-    author = author_json(user, user.author_name)
+    for index, version in enumerate(wanted):
+        try:
+            version.changes = device_door.prepare_content(device, access, version.changes)
+        except ServiceError as exc:
+            raise _in_version(exc, index) from None
+
+    def move(repo: DeviceRepo) -> Moved:
+        expected = _expected_parent(repo, parent)
+        result: ImportResult = repo.import_versions(wanted, author_for(actor.user), expected)
+        audit_changes: dict[str, Any] = {}
+        if result.commits:
+            audit_changes = {
+                "parent": result.previous_head, "head": result.head, "versions": len(wanted),
+                "commits": len(result.commits), "skipped": result.skipped,
+                "first": result.commits[0][1].commit,
+            }
+        return Moved(bool(result.commits), [(c, wanted[i].message) for i, c in result.commits],
+                     "import", "device_version", audit_changes, result=result)
+
+    moved = device_door.change_refs(actor, device, access, RefChange("import", "version.write", move))
+    result: ImportResult = moved.result
+    author = author_json(actor.user, actor.user.author_name)
     return {
         "parent": result.previous_head,
         "head": result.head,
@@ -290,26 +291,22 @@ def _expected_parent(repo: DeviceRepo, parent: str | None) -> str | None:
 
 
 def commit(
-    device: Device, access: TeamAccess, changes: Changes, message: str, parent: str | None = None
+    device: Device, access: TeamAccess, changes: Changes, message: str, parent: str | None = None,
+    actor: User | Actor | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """One version through gitstore, then the index, the audit event and the SQL commit."""
-    user = access.user
-    try:
-        with locked_repo(device) as repo:
-            expected = _expected_parent(repo, parent)
-            result: CommitResult = repo.commit_version(changes, author_for(user), message, expected)
-            if result.changed:
-                commit_index.record_commit(device, result, user, message)
-                audit.record(access.team.id, user, "commit", "device_version", device.id,
-                             {"commit": result.commit, "parent": result.parent,
-                              "message": message.strip()[:200], "files": [f.path for f in result.files]})
-                db.session.commit()
-    except InvalidChange as exc:
-        raise _invalid(exc) from None
-    except ConflictError as exc:
-        raise Conflict("The device's head is no longer the given parent; read it again and retry.",
-                       code="conflict", extra={"head": exc.current_head}) from None
-    return _commit_json(result, None, author_json(user, user.author_name)), result.changed
+    """One version through the door: rules, lock, CAS commit, index, audit, jobs, SQL commit."""
+    who = actor_of(actor if actor is not None else access.user)
+
+    def move(repo: DeviceRepo) -> Moved:
+        expected = _expected_parent(repo, parent)
+        result: CommitResult = repo.commit_version(changes, author_for(who.user), message, expected)
+        return Moved(result.changed, [(result, message)], "commit", "device_version",
+                     {"commit": result.commit, "parent": result.parent, "message": message.strip()[:200],
+                      "files": [f.path for f in result.files]}, result=result)
+
+    moved = device_door.change_refs(who, device, access, RefChange("version", "version.write", move, changes))
+    result: CommitResult = moved.result
+    return _commit_json(result, None, author_json(who.user, who.user.author_name)), result.changed
 
 
 # -- history (SQL index only) -------------------------------------------------------------------
@@ -533,9 +530,9 @@ def list_tags(user: User, device_id: str) -> list[TagInfo]:
         return repo.list_tags()
 
 
-def create_tag(user: User, device_id: str, body: dict[str, Any]) -> TagInfo:
-    device, access = _access(user, device_id, "tag.write")
-    ensure_writable(device)
+def create_tag(user: User | Actor, device_id: str, body: dict[str, Any]) -> TagInfo:
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
     check_fields(body, {"name", "rev", "message"}, required=("name",))
     name, rev, message = body.get("name"), body.get("rev") or "HEAD", body.get("message") or ""
     if not isinstance(rev, str):
@@ -543,34 +540,28 @@ def create_tag(user: User, device_id: str, body: dict[str, Any]) -> TagInfo:
     if not isinstance(message, str) or len(message) > MAX_MESSAGE:
         raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
                               field="message", code="invalid")
-    try:
-        with locked_repo(device) as repo:
-            tag = repo.create_tag(name, rev, message, author_for(user))  # type: ignore[arg-type]
-            _after_ref_move(device, access, "create", {"tag": tag.name, "commit": tag.target})
-    except InvalidChange as exc:
-        raise _invalid(exc) from None
-    except TagExists:
-        raise Conflict(f"A tag named '{name}' already exists.", field="name", code="tag_exists") from None
-    except (RevisionNotFound, AmbiguousRevision) as exc:
-        raise ValidationError(f"'rev' does not name a version: {exc}", field="rev",
-                              code="unknown_revision") from None
-    return tag
+
+    def move(repo: DeviceRepo) -> Moved:
+        try:
+            tag = repo.create_tag(name, rev, message, author_for(actor.user))  # type: ignore[arg-type]
+        except (RevisionNotFound, AmbiguousRevision) as exc:
+            raise ValidationError(f"'rev' does not name a version: {exc}", field="rev",
+                                  code="unknown_revision") from None
+        return Moved(True, None, "create", "device_tag", {"tag": tag.name, "commit": tag.target}, result=tag)
+
+    return device_door.change_refs(actor, device, access, RefChange("tag.create", "tag.write", move)).result
 
 
-def delete_tag(user: User, device_id: str, name: str) -> None:
-    device, access = _access(user, device_id, "tag.delete")
-    ensure_writable(device)
-    try:
-        with locked_repo(device) as repo:
-            target = next((t.target for t in repo.list_tags() if t.name == name), None)
+def delete_tag(user: User | Actor, device_id: str, name: str) -> None:
+    actor = actor_of(user)
+    device, access = device_access(actor.user, device_id)
+
+    def move(repo: DeviceRepo) -> Moved:
+        target = next((t.target for t in repo.list_tags() if t.name == name), None)
+        try:
             repo.delete_tag(name)
-            _after_ref_move(device, access, "delete", {"tag": name, "commit": target})
-    except (InvalidChange, RevisionNotFound):
-        raise NotFound(f"No tag named '{name}'.") from None
+        except (InvalidChange, RevisionNotFound):
+            raise NotFound(f"No tag named '{name}'.") from None
+        return Moved(True, None, "delete", "device_tag", {"tag": name, "commit": target})
 
-
-def _after_ref_move(device: Device, access: TeamAccess, action: str, changes: dict[str, Any]) -> None:
-    """Index, audit and commit SQL while the caller still holds the repo's write lock."""
-    commit_index.sync_device(device)
-    audit.record(access.team.id, access.user, action, "device_tag", device.id, changes)
-    db.session.commit()
+    device_door.change_refs(actor, device, access, RefChange("tag.delete", "tag.delete", move))

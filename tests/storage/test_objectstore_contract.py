@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import shutil
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from app.storage.objectstore import (
     ObjectInfo,
     ObjectNotFound,
     ObjectStore,
+    ObjectStoreError,
     S3ObjectStore,
 )
 
@@ -317,4 +319,23 @@ def test_presigned_get_url(store: ObjectStore) -> None:
 
 
 def test_ping(store: ObjectStore) -> None:
-    store.ping()
+    """A usable store answers; an unusable one (root gone, bucket missing) raises, never passes."""
+    assert store.ping() is None
+    if isinstance(store, LocalObjectStore):
+        root = store.root
+        shutil.rmtree(root)
+        root.write_bytes(b"a file where the folder was")
+        with pytest.raises(ObjectStoreError):
+            store.ping()
+        root.unlink()
+        root.mkdir()
+        return
+    assert isinstance(store, S3ObjectStore)
+    bucket = store.bucket
+    store.bucket = f"{bucket}-missing"
+    try:
+        with pytest.raises(ObjectStoreError, match="does not exist"):
+            store.ping()
+    finally:
+        store.bucket = bucket
+    assert store.ping() is None
