@@ -50,6 +50,16 @@ def create_app(config: Config | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.session_protection = "basic"
+    login_manager.refresh_view = "auth.reauth"
+    login_manager.needs_refresh_message = "Please confirm your password to continue."
+    if config.trusted_proxies:
+        # Behind N proxies, the client address is the Nth entry from the right of X-Forwarded-For
+        # (and the scheme from X-Forwarded-Proto); without this, every client shares the proxy's IP.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=config.trusted_proxies, x_proto=config.trusted_proxies
+        )
 
     from app.services.accounts import load_session_user
 
@@ -58,6 +68,11 @@ def create_app(config: Config | None = None) -> Flask:
     @app.before_request
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+
+    from app import i18n, observability
+
+    observability.init_app(app)
+    i18n.init_app(app)
 
     # The three faces are registered here, side by side: none of them imports another.
     from app import githttp
@@ -78,7 +93,9 @@ def create_app(config: Config | None = None) -> Flask:
 
 def _engine_options(url: str) -> dict[str, object]:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        # Connections to a file are cheap; a threaded server (or the bench's 16 concurrent writers)
+        # must not queue on the pool's default 15 while the writes themselves can run side by side.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "pool_size": 10, "max_overflow": 40}
     return {"pool_pre_ping": True}
 
 

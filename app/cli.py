@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from app.config import Config
 
@@ -37,6 +38,10 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
             self.cfg.set("threads", 8)
             self.cfg.set("timeout", 600)
             self.cfg.set("accesslog", "-")
+            if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+                # Each worker writes its metric values to files in that folder; a dead worker's
+                # live gauges are dropped so /metrics sums only what still runs.
+                self.cfg.set("child_exit", _prometheus_child_exit)
 
         def load(self):  # type: ignore[no-untyped-def]
             return create_app(config)
@@ -45,6 +50,12 @@ def cmd_serve(args: argparse.Namespace, config: Config) -> int:
     print(f"InfraTrace is serving on http://{host}:{port}", flush=True)
     Server().run()
     return 0
+
+
+def _prometheus_child_exit(_server, worker) -> None:  # type: ignore[no-untyped-def]
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def _reconcile_at_startup(config: Config) -> None:
@@ -139,6 +150,66 @@ def cmd_purge(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+class _ProgressBar:
+    """A one-line progress bar on a terminal (nothing when output is piped or logged)."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.stage = ""
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage and self.stage:
+            self.stream.write("\n")
+        self.stage = stage
+        width = 30
+        filled = width * done // total if total else width
+        self.stream.write(f"\r{stage:<18} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\n")
+            self.stage = ""
+        self.stream.flush()
+
+
+def cmd_import_git(args: argparse.Namespace, config: Config) -> int:
+    from pathlib import Path
+
+    from app.services.errors import ServiceError
+    from app.services.git_import import import_git
+
+    with _in_app(config):
+        try:
+            summary = import_git(Path(args.source), args.project, username=args.user, config_name=args.config,
+                                 progress=_ProgressBar(sys.stderr))
+        except ServiceError as exc:
+            print(f"import-git: {exc.message}", file=sys.stderr)
+            return 1
+    print(summary.text())
+def cmd_notify_policy_change(args: argparse.Namespace, config: Config) -> int:
+    from app.extensions import db
+    from app.services.errors import ServiceError
+    from app.services.policy import publish
+
+    try:
+        summary = Path(args.summary).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"Cannot read the summary file {args.summary}: {exc}", file=sys.stderr)
+        return 2
+    with _in_app(config):
+        try:
+            mailed = publish(args.version, summary)
+        except ServiceError as exc:
+            db.session.rollback()
+            print(exc.message, file=sys.stderr)
+            return 2
+        db.session.commit()
+    print(f"Policy version {args.version} published; {mailed} active user(s) notified by email. "
+          "Each sees an in-app banner until they dismiss it.")
+    return 0
+
+
 def _redacted(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -181,6 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     restore.set_defaults(func=cmd_restore)
     sub.add_parser("purge", help="remove deleted accounts past their 30 days, their teams' data, expired exports"
                    ).set_defaults(func=cmd_purge)
+    imports = sub.add_parser("import-git", help="import an Oxidized or RANCID git repository with its history")
+    imports.add_argument("source", help="path of the source git repository")
+    imports.add_argument("--project", required=True, metavar="ID", help="the project that receives the devices")
+    imports.add_argument("--user", metavar="USERNAME", help="act as this user (default: the team's first owner)")
+    imports.add_argument("--config", default="running-config", metavar="NAME",
+                         help="the config name each file becomes (default: running-config)")
+    imports.set_defaults(func=cmd_import_git)
+    notify = sub.add_parser("notify-policy-change",
+                            help="publish a privacy-policy version: email every active user, show a banner")
+    notify.add_argument("--version", required=True, metavar="DATE", help="the version's date, e.g. 2026-12-01")
+    notify.add_argument("--summary", required=True, metavar="FILE", help="a text file: what changes, in brief")
+    notify.set_defaults(func=cmd_notify_policy_change)
     return parser
 
 

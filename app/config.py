@@ -36,6 +36,16 @@ class Config:
     # Upper bound on one git process (clone, fetch or push) started for a request.
     git_timeout_seconds: int = 600
     bcrypt_rounds: int = 12
+    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto (0: none, trust no
+    # header). With the right count, rate limits and the security log see the real client address.
+    trusted_proxies: int = 0
+    # Usernames that may open /admin/security (recent anomalies across all accounts).
+    site_admins: frozenset[str] = frozenset()
+    # A session counts as fresh (sensitive actions allowed) this long after the password was typed.
+    fresh_login_minutes: int = 60
+    # /metrics: off unless METRICS_TOKEN is set (then Bearer-protected) or METRICS_PUBLIC=1.
+    metrics_token: str | None = None
+    metrics_public: bool = False
     testing: bool = False
 
     @property
@@ -75,10 +85,24 @@ class Config:
             login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP") or cls.login_limit_per_ip,
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
             max_photo_bytes=int(env.get("MAX_PHOTO_BYTES") or cls.max_photo_bytes),
+            trusted_proxies=_non_negative_int(env, "TRUSTED_PROXIES"),
+            site_admins=frozenset(
+                name.strip().lower() for name in (env.get("SITE_ADMINS") or "").split(",") if name.strip()
+            ),
+            fresh_login_minutes=int(env.get("FRESH_LOGIN_MINUTES") or cls.fresh_login_minutes),
+            metrics_token=env.get("METRICS_TOKEN") or None,
+            metrics_public=(env.get("METRICS_PUBLIC") or "").lower() in ("1", "true", "yes"),
         )
 
     def with_changes(self, **changes: object) -> Config:
         return replace(self, **changes)
+
+
+def _non_negative_int(env: Mapping[str, str], name: str) -> int:
+    raw = (env.get(name) or "0").strip()
+    if not raw.isdigit():
+        raise ValueError(f"{name} must be a whole number of proxy hops (0 or more), not {raw!r}.")
+    return int(raw)
 
 
 def _stored_secret_key(data_dir: Path) -> str:

@@ -41,6 +41,7 @@ from .models import (
 )
 from .paths import repo_path_for
 from .repo import REPO_CONFIG, DeviceRepo, init_bare_repo
+from .source import SourceChange, SourceCommit, count_commits, walk_source
 from .tags import validate_tag_name
 from .validation import (
     validate_config_name,
@@ -81,9 +82,12 @@ __all__ = [
     "RepositoryNotFound",
     "RevisionNotFound",
     "Snapshot",
+    "SourceChange",
+    "SourceCommit",
     "TagExists",
     "TagInfo",
     "canonical_json",
+    "count_commits",
     "init_bare_repo",
     "natural_key",
     "repo_path_for",
@@ -92,4 +96,5 @@ __all__ = [
     "validate_photos",
     "validate_ports",
     "validate_tag_name",
+    "walk_source",
 ]

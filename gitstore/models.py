@@ -57,12 +57,14 @@ class CommitResult:
 @dataclass
 class ImportVersion:
     """One version of a batch import: what changes, its message and, optionally, when it was
-    authored (seconds since the epoch and the author's UTC offset in minutes)."""
+    authored (seconds since the epoch and the author's UTC offset in minutes), and by whom when
+    not the importing user (a history import maps each source author to its own pseudonym)."""
 
     changes: Changes
     message: str
     author_time: int | None = None
     author_offset: int = 0
+    author: Author | None = None
 
 
 @dataclass(frozen=True)

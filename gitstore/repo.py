@@ -158,8 +158,13 @@ class DeviceRepo(TagsMixin):
         device: dict,
         author: Author,
         message: str = "Create device",
+        history: list[ImportVersion] | None = None,
     ) -> tuple[Path, CommitResult]:
         """Create the repo with a first commit holding only device.json; returns (path, result).
+
+        With `history` (a history import), there is no creation commit: device.json goes into the
+        first imported version, so the device's history starts with it (and its date), and the
+        result is the last imported commit.
 
         The repo is built under a temporary name beside its final place and renamed into it, so a
         crash leaves either no repo or a complete one, never a repo without a first commit.
@@ -172,7 +177,16 @@ class DeviceRepo(TagsMixin):
         try:
             init_bare_repo(tmp)
             with cls.open(tmp) as repo:
-                result = repo.commit_version(Changes(device=device), author, message)
+                if history:
+                    first = history[0]
+                    changes = Changes(device=device, configs=first.changes.configs, ports=first.changes.ports,
+                                      photos=first.changes.photos)
+                    seeded = [ImportVersion(changes, first.message, first.author_time, first.author_offset,
+                                            first.author), *history[1:]]
+                    imported = repo.import_versions(seeded, author)
+                    result = imported.commits[-1][1]
+                else:
+                    result = repo.commit_version(Changes(device=device), author, message)
             try:
                 os.rename(tmp, path)
             except OSError as exc:
@@ -301,13 +315,14 @@ class DeviceRepo(TagsMixin):
             try:
                 text = clean_message(version.message)
                 when = now if version.author_time is None else version.author_time
-                signature(author, when)  # validates the name and email
-                prepared.append((text, when, version.author_offset, _edits(version.changes)))
+                person = version.author or author
+                signature(person, when)  # validates the name and email
+                prepared.append((text, when, version.author_offset, _edits(version.changes),
+                                 f"{person.name} <{person.email}>".encode()))
             except InvalidChange as exc:
                 raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
         if expected_parent is not None and not isinstance(expected_parent, str):
             raise InvalidChange("parent", "must be a commit id")
-        author_line = f"{author.name} <{author.email}>".encode()
         committer_line = b"%s <%s> %d +0000" % (COMMITTER.name.encode(), COMMITTER.email.encode(), now)
 
         with self.write_lock():
@@ -329,7 +344,7 @@ class DeviceRepo(TagsMixin):
             tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
             built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
             skipped: list[int] = []
-            for index, (text, when, offset, edits) in enumerate(prepared):
+            for index, (text, when, offset, edits, author_line) in enumerate(prepared):
                 before = tree.write(add_tree)
                 touched: list[Touched] = []
                 try:
@@ -389,6 +404,19 @@ class DeviceRepo(TagsMixin):
             photos=_json_file(tree, PHOTOS_FILE, [], unreadable),
             unreadable=tuple(unreadable),
         )
+
+    def indexable_files(self, rev: str, folder: str, names: tuple[str, ...] = ()) -> dict[str, bytes]:
+        """Every blob under `folder` (e.g. "configs/") plus the top-level files `names`, by full path,
+        without parsing anything (a search index must not fail on a file it cannot read as JSON)."""
+        tree = self._commit(rev).tree
+        out: dict[str, bytes] = {}
+        top = folder.rstrip("/")
+        if top in tree and self.raw[tree[top].id].type == ObjectType.TREE:
+            _collect_blobs(self.raw, self.raw[tree[top].id], f"{top}/", out)
+        for name in names:
+            if name in tree and self.raw[tree[name].id].type == ObjectType.BLOB:
+                out[name] = self.raw[tree[name].id].data
+        return out
 
     def read_file(self, rev: str, path: str) -> bytes:
         """Raw bytes of one file; FileNotFoundError if the path is not a file at that version."""

@@ -94,6 +94,10 @@ def _clean_state(request: pytest.FixtureRequest):
             for table in reversed(Base.metadata.sorted_tables):
                 connection.execute(table.delete())
         limiter.reset()
+        from app.services import auth_limits
+
+        auth_limits.clear_all()
+        db.session.commit()
     repos = app.config["INFRATRACE"].repos_dir
     if repos.exists():
         shutil.rmtree(repos)
@@ -114,15 +118,21 @@ def ctx(app):
 
 @pytest.fixture
 def make_user(app):
-    """Creates a user through the service layer (as sign-up does) and returns its id and username."""
+    """Creates a user through the service layer (as sign-up does) and returns its id and username.
+
+    The address counts as verified (the user followed the mailed link) unless verified=False.
+    """
+    from app.models import utcnow
     from app.services import accounts
 
-    def _make(username: str = "alice", email: str | None = None, password: str = PASSWORD):
+    def _make(username: str = "alice", email: str | None = None, password: str = PASSWORD, verified: bool = True):
         with app.app_context():
             user = accounts.create_user(
                 accounts.SignupForm(email=email or f"{username}@example.com", username=username,
                                     password=password, age_confirmed=True)
             )
+            if verified:
+                user.email_verified_at = utcnow()
             db.session.commit()
             return user.id, user.username
 

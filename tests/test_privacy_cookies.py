@@ -45,8 +45,8 @@ def test_preferences_need_csrf_and_known_values(client):
 def test_visitors_may_set_preferences_and_only_two_cookies_exist(client, make_user, login):
     page = client.get("/login").get_data(as_text=True)
     response = client.post("/settings/preferences", data={"csrf_token": csrf_from(page), "pref-theme": "dark",
-                                                          "pref-language": "fr"})
-    assert _set_cookie_header(response, "infratrace_prefs").startswith("infratrace_prefs=dark.fr;")
+                                                          "pref-language": "de"})
+    assert _set_cookie_header(response, "infratrace_prefs").startswith("infratrace_prefs=dark.de;")
     make_user("quinn")
     login("quinn")
     names = {cookie.key for cookie in client._cookies.values()}

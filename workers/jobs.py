@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Device, Membership, User, utcnow
+from app.observability import observe_job
 from app.services.gitstore_bridge import repo_path
 from app.storage.blobs import mirror_prefix
 from app.storage.objectstore import ObjectStore, open_object_store
@@ -69,13 +70,17 @@ def _job(func: F) -> F:
             if _forked:
                 db.engine.dispose(close=False)
                 _forked = False
+            started, failed = time.perf_counter(), True
             try:
-                return func(*ids)
+                result = func(*ids)
+                failed = False
+                return result
             except BaseException:
                 db.session.rollback()
                 raise
             finally:
                 db.session.remove()
+                observe_job(func.__name__, time.perf_counter() - started, failed)
 
     return wrapper  # type: ignore[return-value]
 
@@ -258,9 +263,51 @@ def export_user_data(export_id: str) -> None:
 
 
 @_job
+def send_password_reset(user_id: str) -> None:
+    """Mail a password-reset link (sent after the response, so "Forgot password" times the same
+    whether or not the address has an account)."""
+    from app.services.credentials import send_password_reset as send
+
+    send(user_id)
+
+
+@_job
 def purge_accounts() -> None:
     """Remove what accounts past their purge date left behind, and expired exports (daily)."""
     from app.services.purge import purge
 
     summary = purge()
     log.info("purge: %s", summary)
+
+
+@_job
+def analyse_device(device_id: str) -> None:
+    """Block summaries of the device's new versions and its compliance at the head."""
+    from app.services.version_analysis import analyse_device as analyse
+
+    analyse(device_id)
+
+
+@_job
+def evaluate_project_compliance(project_id: str) -> None:
+    """Compliance rules changed: evaluate every device of the project again."""
+    from app.services.version_analysis import evaluate_project
+
+    evaluate_project(project_id)
+
+
+@_job
+def deliver_webhook(delivery_id: str) -> None:
+    """One attempt of a webhook delivery; a failed attempt is rescheduled by its own backoff."""
+    from app.services.notifications import deliver
+
+    status = deliver(delivery_id)
+    log.info("webhook delivery %s: %s", delivery_id, status or "not due")
+
+
+@_job
+def mail_watchers(device_id: str, base: str, head: str) -> None:
+    """One mail per watcher of the device or its project for the versions after base up to head."""
+    from app.services.notifications import mail_watchers as send
+
+    send(device_id, base, head)

@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 
 from app.extensions import db
 from app.models import Device
-from app.services import job_queue
+from app.services import job_queue, notifications
 from app.services.reconcile import reconcile_recent
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ SWEEP_INTERVAL = 300  # s between mirror sweeps
 MAINTENANCE_INTERVAL = 1200  # s between maintenance slices (git.sr.ht: every 20 minutes)
 MAINTENANCE_PERIOD = timedelta(days=7)  # each repo is gc'd and fsck'd about weekly
 PURGE_INTERVAL = 24 * 3600  # s between purges of deleted accounts and expired exports
+WEBHOOK_INTERVAL = 30  # s between looks for webhook deliveries due for another attempt
+DIGEST_INTERVAL = 24 * 3600  # s between watchers' daily digests
 RECONCILE_WINDOW = 3600  # s: each sweep reconciles repos whose refs changed within the last hour
 
 
@@ -83,6 +85,12 @@ def tick(now: float, state: dict[str, float]) -> None:
     if now - state.get("maintenance", -math.inf) >= MAINTENANCE_INTERVAL:
         state["maintenance"] = now
         schedule_maintenance()
+    if now - state.get("webhooks", -math.inf) >= WEBHOOK_INTERVAL:
+        state["webhooks"] = now
+        notifications.retry_due()
+    if now - state.get("digests", -math.inf) >= DIGEST_INTERVAL:
+        state["digests"] = now
+        notifications.send_digests()
     if now - state.get("purge", -math.inf) >= PURGE_INTERVAL:
         state["purge"] = now
         job_queue.enqueue("purge_accounts")

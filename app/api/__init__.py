@@ -8,6 +8,7 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     accounts,
     audit,
     auth,
+    compliance,
     devices,
     errors,
     networks,
@@ -19,4 +20,5 @@ from app.api import (  # noqa: E402,F401  (registers routes)
     tasks,
     teams,
     versions,
+    webhooks,
 )

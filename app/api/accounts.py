@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app, jsonify, request
+from flask import jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError as WTFValidationError
 
 from app.api import bp
-from app.api.auth import api_user
-from app.extensions import db, limiter
+from app.api.auth import api_user, via_session
+from app.extensions import db
 from app.http.common import iso, json_body
-from app.models import ApiToken
-from app.services import accounts, teams, tokens
-from app.services.errors import Unauthorized, ValidationError
+from app.models import ApiToken, User
+from app.services import accounts, freshness, teams, tokens
+from app.services.errors import BadRequest, Unauthorized, ValidationError
 from app.services.validation import check_fields
 
 
@@ -31,30 +34,29 @@ def token_json(token: ApiToken, secret: str | None = None) -> dict[str, object]:
     return data
 
 
-def _login_limit_ip() -> str:
-    return current_app.config["INFRATRACE"].login_limit_per_ip
-
-
-def _basic_login_key() -> str:
+def _token_creator() -> User:
+    """HTTP Basic (login + password, under the failure limits), or a fresh browser session + CSRF."""
     auth = request.authorization
-    return "login:" + ((auth.username or "").strip().lower() if auth else "-")
-
-
-def _login_limit_account() -> str:
-    return current_app.config["INFRATRACE"].login_limit_per_account
+    if auth is None and via_session():
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken"))
+        except (CSRFError, WTFValidationError):
+            raise BadRequest("Missing or invalid X-CSRFToken header.", code="csrf") from None
+        freshness.require_fresh()
+        return current_user._get_current_object()
+    if auth is None or auth.type != "basic" or not auth.username:
+        raise Unauthorized("Send your login and password with HTTP Basic to create a token.")
+    user = accounts.authenticate(auth.username, auth.password or "", ip=request.remote_addr,
+                                 user_agent=request.headers.get("User-Agent") or "")
+    if user is None:
+        raise Unauthorized("Login or password is not correct.", code="bad_credentials")
+    db.session.commit()  # the sign-in record
+    return user
 
 
 @bp.post("/tokens", endpoint="create_token")
-@limiter.limit(_login_limit_ip)
-@limiter.limit(_login_limit_account, key_func=_basic_login_key)
 def create_token():  # type: ignore[no-untyped-def]
-    auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username:
-        raise Unauthorized("Send your login and password with HTTP Basic to create a token.")
-    user = accounts.authenticate(auth.username, auth.password or "", ip=request.remote_addr)
-    if user is None:
-        db.session.commit()  # keep the failed-login record
-        raise Unauthorized("Login or password is not correct.", code="bad_credentials")
+    user = _token_creator()
     body = json_body()
     check_fields(body, {"name", "scopes", "expires_at"}, required=("name",))
     expires_at = None

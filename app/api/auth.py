@@ -9,6 +9,7 @@ from wtforms import ValidationError as WTFValidationError
 
 from app.api import bp
 from app.models import User
+from app.services import auth_limits
 from app.services.device_door import Actor
 from app.services.errors import BadRequest, Forbidden, Unauthorized
 from app.services.tokens import user_for_token
@@ -16,6 +17,11 @@ from app.services.tokens import user_for_token
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Endpoints that authenticate on their own (HTTP Basic) or are public.
 PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
+
+
+def via_session() -> bool:
+    """True when the caller is the browser session (no Authorization header): freshness applies."""
+    return not request.headers.get("Authorization") and current_user.is_authenticated
 
 
 @bp.before_request
@@ -27,8 +33,11 @@ def authenticate() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer":
+        # A valid token is always accepted (no lock-out); only wrong ones count and meet the limit.
         found = user_for_token(credentials.strip())
         if found is None:
+            auth_limits.check(request.remote_addr, None)
+            auth_limits.record_failure(request.remote_addr, None)
             raise Unauthorized("The token is invalid, expired or revoked.", code="invalid_token")
         g.api_user, token = found
         g.api_scopes = tuple(token.scope_list)

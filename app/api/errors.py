@@ -17,6 +17,8 @@ def _service_error(exc: ServiceError) -> Response:
     db.session.rollback()
     response = error_response(exc.status, exc.code, exc.message, field=exc.field, **exc.extra)
     response.headers.update(getattr(exc, "headers", None) or {})  # e.g. Retry-After on 503
+    if exc.status == 429:
+        response.headers["Retry-After"] = str(int(exc.extra.get("retry_after") or 60))  # type: ignore[call-overload]
     return response
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import Response, jsonify, request, stream_with_context, url_for
 
 from app.api import bp
-from app.api.auth import api_user
-from app.extensions import db, limiter
+from app.api.auth import api_user, via_session
+from app.extensions import db
 from app.http.common import iso, json_body, public_url
 from app.models import DataExport
-from app.services import deletion, exports
+from app.services import deletion, exports, freshness
 from app.services.errors import ServiceError
 from app.services.validation import check_fields
 from app.storage.objectstore import content_disposition
@@ -37,6 +37,8 @@ def export_json(export: DataExport) -> dict[str, object]:
 def start_export():  # type: ignore[no-untyped-def]
     if request.data:
         check_fields(json_body(), set())
+    if via_session():
+        freshness.require_fresh()
     export = exports.start_export(api_user())
     db.session.commit()  # the job is sent once this commits
     return jsonify({**export_json(export), "status": "queued"}), 202
@@ -64,12 +66,7 @@ def download_export(export_id: str):  # type: ignore[no-untyped-def]
     return response
 
 
-def _login_limit_ip() -> str:
-    return current_app.config["INFRATRACE"].login_limit_per_ip
-
-
 @bp.delete("/me")
-@limiter.limit(_login_limit_ip)  # the password is checked here too: no guessing it faster than at log-in
 def delete_me():  # type: ignore[no-untyped-def]
     body = json_body() if request.data else {}
     check_fields(body, {"password"}, required=("password",))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import jsonify
 
 from app.api import bp
-from app.api.auth import api_user
+from app.api.auth import api_user, via_session
 from app.extensions import db
 from app.http.common import iso, json_body, public_url
 from app.models import Invitation, Membership
-from app.services import plans, teams
+from app.services import freshness, plans, teams
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 
@@ -100,6 +100,9 @@ def change_member(slug: str, username: str):  # type: ignore[no-untyped-def]
     access = teams.team_access(api_user(), slug)
     body = json_body()
     check_fields(body, {"role"}, required=("role",))
+    role = body["role"] if isinstance(body["role"], str) else ""
+    if via_session() and teams.touches_ownership(access, username, role):
+        freshness.require_fresh()  # handing out or giving up ownership
     membership = teams.change_role(access, username, body["role"])
     db.session.commit()
     return jsonify(member_json(membership))

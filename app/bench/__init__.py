@@ -12,33 +12,40 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
   50, a page 5,000 deep and a path-filtered page from the SQL index, against `git log` for the
   same pages;
 - diff: two versions of a 50,000-line config with 1% of lines changed, `versions.diff_device` plus
-  its JSON shaping, against `git diff`.
+  its JSON shaping, against `git diff`;
+- search and compliance: app/bench/search.py (fleet search against `grep -rFn`, compliance rules).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.bench.search import KEYS as SEARCH_KEYS
+from app.bench.search import TARGETS as SEARCH_TARGETS
+
 SIZES: dict[str, dict[str, int]] = {
-    "tiny": {"ingest": 20, "ingest_rounds": 1, "history": 300, "deep": 150, "config_lines": 1500,
+    "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
              "diff_lines": 2000, "repeat": 3},
-    "quick": {"ingest": 300, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500,
-              "diff_lines": 50_000, "repeat": 7},
-    "full": {"ingest": 2000, "ingest_rounds": 3, "history": 10_000, "deep": 5000, "config_lines": 1500,
-             "diff_lines": 50_000, "repeat": 15},
+    "quick": {"ingest": 300, "ingest_rounds": 3, "concurrent": 20, "history": 10_000, "deep": 5000,
+              "config_lines": 1500, "diff_lines": 50_000, "repeat": 7},
+    "full": {"ingest": 2000, "ingest_rounds": 3, "concurrent": 40, "history": 10_000, "deep": 5000,
+             "config_lines": 1500, "diff_lines": 50_000, "repeat": 15},
 }
 PAGE = 50
+WRITERS = 16
 # Versions per call of the import path (the endpoint takes up to 1,000).
 IMPORT_BATCH = 100
 AUTHOR = "bench <bench@example.invalid>"
@@ -47,11 +54,14 @@ KEYS = (
     "ingest.import_per_s", "ingest.single_mirror_s", "ingest.import_mirror_s",
     "ingest.single_ratio_vs_fast_import", "ingest.import_ratio_vs_fast_import",
     "ingest.ratio_vs_fast_import",
+    "ingest.concurrent_writes", "ingest.concurrent_single_per_s", "ingest.concurrent16_per_s",
+    "ingest.concurrent16_ratio_vs_single",
     "history.versions", "history.newest50_ms", "history.deep_page_ms", "history.path_ms",
     "history.git_newest50_ms", "history.git_deep_page_ms", "history.git_path_ms", "history.ratio_vs_git_log",
     "diff.lines", "diff.changed_lines", "diff.ms", "diff.git_ms", "diff.ratio_vs_git_diff",
     "clone.commits", "clone.pack_bytes", "clone.seconds", "clone.http_backend_seconds",
     "clone.throughput_mib_s", "clone.ratio_vs_http_backend", "clone.noop_fetch_ms",
+    *SEARCH_KEYS,
 )
 
 
@@ -234,6 +244,75 @@ class Bench:
             "ingest.ratio_vs_fast_import": round(batch, 3),
         })
 
+    def _writer(self, device_id: str, bodies: list[dict], start: threading.Barrier, ends: list[float]) -> None:
+        """One writer thread: its own app and request context (so its own SQL session, and its
+        mirror jobs deferred as in `_burst`), one `versions.write_version` per version."""
+        from app.extensions import db
+        from app.models import User
+        from app.services import versions
+
+        with self.app.test_request_context("/"):
+            user = db.session.get(User, self.user.id)
+            try:
+                start.wait()
+                for body in bodies:
+                    versions.write_version(user, device_id, body)
+                ends.append(time.perf_counter())
+            finally:
+                db.session.remove()
+
+    def concurrent(self) -> None:
+        """WRITERS writers on WRITERS devices at once, against one writer doing as many writes.
+
+        Each write is the single-write path (`versions.write_version`, durable before it returns);
+        what concurrency can share is the filesystem barriers (gitstore.durability's group
+        commit) and the waits. Rounds alternate the two sides; the ratio is per round, median.
+        """
+        per_writer, rounds = self.size["concurrent"], self.size["ingest_rounds"]
+        total = per_writer * WRITERS
+        lines = _config(self.size["config_lines"], self.rng)
+        texts = []
+        for i in range(total):
+            lines = _mutate(lines, 3, self.rng, i)
+            texts.append(_text(lines).decode())
+        bodies = [{"message": f"version {i}", "configs": {"running-config": t}} for i, t in enumerate(texts)]
+        rates: dict[str, list[float]] = {"single": [], "concurrent": []}
+        from app.extensions import db
+
+        for round_no in range(rounds):
+            device = self._device(f"concurrent-single-{round_no}")
+            start = threading.Barrier(2)
+            ends: list[float] = []
+            thread = threading.Thread(target=self._writer, args=(device.id, bodies, start, ends))
+            thread.start()
+            start.wait()
+            began = time.perf_counter()
+            thread.join()
+            rates["single"].append(total / (ends[0] - began))
+
+            devices = [self._device(f"concurrent-{round_no}-{i}") for i in range(WRITERS)]
+            db.session.commit()  # this thread's session holds no connection or lock while they write
+            start = threading.Barrier(WRITERS + 1)
+            ends = []
+            threads = [threading.Thread(target=self._writer,
+                                        args=(d.id, bodies[i * per_writer:(i + 1) * per_writer], start, ends))
+                       for i, d in enumerate(devices)]
+            for thread in threads:
+                thread.start()
+            start.wait()
+            began = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            assert len(ends) == WRITERS, "a writer failed"
+            rates["concurrent"].append(total / (max(ends) - began))
+        ratio = statistics.median(c / s for c, s in zip(rates["concurrent"], rates["single"], strict=True))
+        self.results.update({
+            "ingest.concurrent_writes": total,
+            "ingest.concurrent_single_per_s": round(statistics.median(rates["single"]), 1),
+            "ingest.concurrent16_per_s": round(statistics.median(rates["concurrent"]), 1),
+            "ingest.concurrent16_ratio_vs_single": round(ratio, 3),
+        })
+
     def history(self) -> None:
         """History pages through the real request path: `GET /api/v1/devices/<id>/versions` with a
         token (authentication, the team access check, the SQL page, the author lookup of every
@@ -339,7 +418,7 @@ class Bench:
     def run(self) -> dict[str, Any]:
         with self.app.app_context():
             self._setup()
-            for step in (self.ingest, self.history, self.diff):
+            for step in (self.ingest, self.concurrent, self.history, self.diff):
                 started = time.perf_counter()
                 step()
                 print(f"  {step.__name__} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
@@ -347,7 +426,8 @@ class Bench:
 
 
 TARGETS = {
-    "ingest.ratio_vs_fast_import": (">=", 0.25),
+    "ingest.ratio_vs_fast_import": (">=", 0.75),
+    "ingest.concurrent16_ratio_vs_single": (">=", 3.0),
     "history.newest50_ms": ("<", 10.0),
     "history.deep_page_ms": ("<", 10.0),
     "history.path_ms": ("<", 10.0),
@@ -355,6 +435,7 @@ TARGETS = {
     "diff.ratio_vs_git_diff": ("<=", 2.0),
     "clone.ratio_vs_http_backend": (">=", 0.8),
     "clone.noop_fetch_ms": ("<", 150.0),
+    **SEARCH_TARGETS,
 }
 
 
@@ -373,6 +454,9 @@ def run(mode: str = "quick") -> dict[str, Any]:
     from app.bench.clone import run_clone_bench
 
     results.update(run_clone_bench(quick=mode != "full", commits=200 if mode == "tiny" else None))
+    from app.bench.search import run_search_bench
+
+    results.update(run_search_bench(mode, os.environ.get("DATABASE_URL")))
     results["mode"] = mode
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets_met"] = all(meets(key, results[key]) for key in TARGETS if key in results)

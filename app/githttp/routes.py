@@ -130,7 +130,7 @@ def _authenticate() -> GitCaller:
             {"WWW-Authenticate": REALM},
         )
     try:
-        return git_access.authenticate(auth.username, auth.password)
+        return git_access.authenticate(auth.username, auth.password, ip=request.remote_addr)
     except GitAuthError as exc:
         headers = {"WWW-Authenticate": REALM} if exc.status == 401 else {}
         if exc.retry_after:

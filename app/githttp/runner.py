@@ -80,6 +80,11 @@ def git_command(repo: Path, hooks_dir: Path, service: str, *options: str) -> lis
         "-c", "receive.advertisePushOptions=false",
         "-c", "gc.auto=0",
         "-c", "receive.autogc=false",
+        # Partial clone (`git clone --filter=blob:none`): the client asks for commits and trees only
+        # and fetches blobs on demand, wanting them by id; only objects reachable from this repo's
+        # refs may be wanted, so nothing unreferenced (or of another device) is ever served.
+        "-c", "uploadpack.allowFilter=true",
+        "-c", "uploadpack.allowReachableSHA1InWant=true",
         service,
         "--stateless-rpc",
         *options,

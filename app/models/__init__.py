@@ -3,14 +3,35 @@
 from app.models.accounts import (
     ROLES,
     ApiToken,
+    AuthFailureCounter,
     Invitation,
     Membership,
     OutboxMail,
+    PolicyVersion,
     SecurityEvent,
     Team,
     User,
 )
 from app.models.base import Base, new_id, utcnow
+from app.models.fleet import (
+    COMPLIANCE_KINDS,
+    COMPLIANCE_STATUSES,
+    FTS_OBJECTS,
+    ChangeSummary,
+    ComplianceResult,
+    ComplianceRule,
+    ConfigText,
+)
+from app.models.integrations import (
+    DELIVERY_STATUSES,
+    WATCH_MODES,
+    WEBHOOK_EVENTS,
+    ImportedCommit,
+    ImportedDevice,
+    Watch,
+    Webhook,
+    WebhookDelivery,
+)
 from app.models.inventory import (
     DEVICE_STATUSES,
     PROJECT_STATUSES,
@@ -27,6 +48,21 @@ from app.models.privacy import EXPORT_STATUSES, DataExport
 from app.models.versions import CommitPath, CommitRecord, TeamPhoto
 
 __all__ = [
+    "COMPLIANCE_KINDS",
+    "COMPLIANCE_STATUSES",
+    "FTS_OBJECTS",
+    "ChangeSummary",
+    "ComplianceResult",
+    "ComplianceRule",
+    "ConfigText",
+    "DELIVERY_STATUSES",
+    "WATCH_MODES",
+    "WEBHOOK_EVENTS",
+    "ImportedCommit",
+    "ImportedDevice",
+    "Watch",
+    "Webhook",
+    "WebhookDelivery",
     "DEVICE_STATUSES",
     "EXPORT_STATUSES",
     "DataExport",
@@ -43,6 +79,8 @@ __all__ = [
     "TaskComment",
     "Vlan",
     "ApiToken",
+    "AuthFailureCounter",
+    "PolicyVersion",
     "Base",
     "Invitation",
     "Membership",

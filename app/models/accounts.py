@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Base, created_column, id_column
+from app.models.base import Base, created_column, id_column, utcnow
 
 ROLES = ("viewer", "editor", "admin", "owner")
 
@@ -34,6 +34,13 @@ class User(Base):
     # Bumped on password change: every session and remember-cookie minted before is void.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     age_confirmed_at: Mapped[datetime]
+    # Set when the owner of the address followed the signed link mailed to it; until then the
+    # account cannot be added to a team by its email (the add becomes an invitation).
+    email_verified_at: Mapped[datetime | None]
+    # Which version of the privacy policy was accepted at sign-up, and the newest one whose
+    # in-app banner the user dismissed (None: no banner dismissed yet).
+    policy_version_accepted: Mapped[str | None] = mapped_column(String(20))
+    policy_version_dismissed: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = created_column()
     deleted_at: Mapped[datetime | None]
     purge_after: Mapped[datetime | None]
@@ -141,8 +148,34 @@ class SecurityEvent(Base):
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     ip: Mapped[str | None] = mapped_column(String(45))
+    # The browser as it named itself (User-Agent, cut short): shown to the user beside the IP.
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = created_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuthFailureCounter(Base):
+    """Failed authentications per key and fixed window, when no Redis is configured.
+
+    Kept in SQL so every server process and host counts in one place (an in-memory counter per
+    process made limits intermittent). Rows past `expires_at` are dead and are swept lazily.
+    """
+
+    __tablename__ = "auth_failure_counters"
+
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PolicyVersion(Base):
+    """A published version of the privacy policy; the newest one is current."""
+
+    __tablename__ = "policy_versions"
+
+    version: Mapped[str] = mapped_column(String(20), primary_key=True)
+    summary: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = created_column()
 
 
 class OutboxMail(Base):

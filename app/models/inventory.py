@@ -61,6 +61,8 @@ class Device(Base):
     # sha256 of every ref of the repo as the door last recorded them: the reconciler compares it
     # with the repository (git is the truth for history) to find moves SQL never heard of.
     refs_digest: Mapped[str | None] = mapped_column(String(64))
+    # The newest commit (seq) whose block summaries are written (version analysis job).
+    analysed_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mirrored_head: Mapped[str | None] = mapped_column(String(64))
     mirrored_at: Mapped[datetime | None]
     mirror_error: Mapped[str | None] = mapped_column(Text)

@@ -60,7 +60,10 @@ def signup_problems(form: SignupForm) -> dict[str, str]:
     return problems
 
 
-def create_user(form: SignupForm) -> User:
+def create_user(form: SignupForm, ip: str | None = None, user_agent: str = "") -> User:
+    """A new account; it records which privacy-policy version was accepted. Email is unverified."""
+    from app.services.policy import current_version
+
     problems = signup_problems(form)
     if problems:
         field, message = next(iter(problems.items()))
@@ -73,10 +76,11 @@ def create_user(form: SignupForm) -> User:
         username_key=form.username.strip().lower(),
         password_hash=hash_password(form.password, _rounds()),
         age_confirmed_at=utcnow(),
+        policy_version_accepted=current_version().version,
     )
     db.session.add(user)
     db.session.flush()
-    record_event(user, "signup")
+    record_event(user, "signup", ip=ip, user_agent=user_agent)
     return user
 
 
@@ -88,15 +92,47 @@ def find_user_by_login(login: str) -> User | None:
     return db.session.scalar(select(User).where(column == key, User.deleted_at.is_(None)))
 
 
-def authenticate(login: str, password: str, ip: str | None = None) -> User | None:
-    """The user for these credentials, or None. Unknown users cost a full bcrypt check too."""
+def authenticate(login: str, password: str, ip: str | None = None, user_agent: str = "") -> User | None:
+    """The user for these credentials, or None. Unknown users cost a full bcrypt check too.
+
+    Raises RateLimited (before checking anything) when this caller's failure budget is spent:
+    per IP and per (IP, account), so failures elsewhere never lock the owner out. A success costs
+    nothing; a failure is counted and committed at once.
+    """
+    from app.services import auth_limits, security
+
+    auth_limits.check(ip, login)
     user = find_user_by_login(login)
     ok = verify_password(password, user.password_hash if user else None, _rounds())
     if user and ok:
-        record_event(user, "login", ip=ip)
+        security.after_sign_in(user, ip, user_agent)
+        record_event(user, "login", ip=ip, user_agent=user_agent)
         return user
-    record_event(user, "login_failed", ip=ip, detail="" if user else f"unknown login {login[:60]!r}")
+    record_event(user, "login_failed", ip=ip, user_agent=user_agent,
+                 detail="" if user else f"unknown login {login[:60]!r}")
+    if user is not None:
+        security.after_failure(user, ip)
+    auth_limits.record_failure(ip, login)
     return None
+
+
+def end_all_sessions(user: User, kind: str, ip: str | None = None, user_agent: str = "") -> None:
+    """Void every session and remember cookie of the user (they carry the session version)."""
+    user.session_version += 1
+    record_event(user, kind, ip=ip, user_agent=user_agent)
+
+
+def confirm_password(user: User, password: str, ip: str | None = None, user_agent: str = "") -> bool:
+    """Re-authentication of a signed-in user, under the same failure limits as the log-in form."""
+    from app.services import auth_limits
+
+    auth_limits.check(ip, user.username_key)
+    if verify_password(password, user.password_hash, _rounds()):
+        record_event(user, "reauthenticated", ip=ip, user_agent=user_agent)
+        return True
+    record_event(user, "login_failed", ip=ip, user_agent=user_agent, detail="re-authentication")
+    auth_limits.record_failure(ip, user.username_key)
+    return False
 
 
 def change_password(user: User, current: str, new: str, ip: str | None = None) -> None:
@@ -113,14 +149,26 @@ def change_password(user: User, current: str, new: str, ip: str | None = None) -
 PROFILE_LIMITS = {"display_name": 100, "company": 100, "job_title": 100}
 
 
+def email_change_requested(user: User, changes: dict[str, str]) -> bool:
+    return "email" in changes and changes["email"].strip().lower() != user.email_key
+
+
 def update_profile(user: User, changes: dict[str, str], ip: str | None = None) -> None:
-    """The right to correction: email, username, display name, company and role, at any time."""
-    if "email" in changes and changes["email"].strip().lower() != user.email_key:
+    """The right to correction: email, username, display name, company and role, at any time.
+
+    A new email is unverified until the link mailed to it is followed; the old address is told.
+    """
+    if email_change_requested(user, changes):
+        from app.services.credentials import email_changed
+
         email = normalise_email(changes["email"])
         taken = db.session.scalar(select(User.id).where(User.email_key == email.lower(), User.id != user.id))
         if taken:
             raise ValidationError("An account with this email already exists.", field="email")
+        old_email = user.email
         user.email, user.email_key = email, email.lower()
+        email_changed(user, old_email, current_app.config["INFRATRACE"].public_url)
+        record_event(user, "email_changed", ip=ip)
     if "username" in changes and changes["username"].strip() != user.username:
         username = changes["username"].strip()
         if not USERNAME_RE.match(username) or username.lower() in RESERVED_USERNAMES:
@@ -146,8 +194,11 @@ def load_session_user(session_id: str) -> User | None:
     return user
 
 
-def record_event(user: User | None, kind: str, ip: str | None = None, detail: str = "") -> None:
-    db.session.add(SecurityEvent(user_id=user.id if user else None, kind=kind, ip=ip, detail=detail))
+def record_event(
+    user: User | None, kind: str, ip: str | None = None, detail: str = "", user_agent: str = ""
+) -> None:
+    db.session.add(SecurityEvent(user_id=user.id if user else None, kind=kind, ip=ip, detail=detail,
+                                 user_agent=(user_agent or "")[:200]))
 
 
 def _rounds() -> int:

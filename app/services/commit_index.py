@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, insert, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
+from app.services import config_index, job_queue
 from app.services.gitstore_bridge import open_repo
 from gitstore import CommitInfo, CommitResult
 
@@ -114,7 +115,17 @@ def sync_device(device: Device) -> int:
     _add(device, new, (latest.seq + 1) if latest else 1)
     db.session.flush()
     _refresh_summary(device, head)
+    if latest is None:
+        config_index.rebuild(device, head)
+    elif new:
+        config_index.refresh(device, head, _changed_paths(new))
+    if new:
+        job_queue.enqueue("analyse_device", device.id)
     return len(new)
+
+
+def _changed_paths(commits: list[CommitInfo]) -> set[str]:
+    return {path for info in commits for f in info.files for path in (f.path, f.old_path) if path}
 
 
 def record_commit(device: Device, result: CommitResult, author: User | None, message: str) -> None:
@@ -146,6 +157,8 @@ def record_commits(
         for result, message in results
     ]
     _add(device, infos, latest[0] + 1, {email: author.id} if author else {})
+    config_index.refresh(device, results[-1][0].commit, _changed_paths(infos))
+    job_queue.enqueue("analyse_device", device.id)
     device.head_commit = results[-1][0].commit
     device.version_count = latest[0] + len(results)  # seqs run 1..n without gaps
     device.last_changed_at = results[-1][0].created_at
@@ -161,6 +174,8 @@ def rebuild_device(device: Device) -> int:
     _add(device, commits, 1)
     db.session.flush()
     _refresh_summary(device, head)
+    config_index.rebuild(device, head)
+    job_queue.enqueue("analyse_device", device.id)
     return len(commits)
 
 

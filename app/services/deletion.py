@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
 from app.models import ApiToken, Invitation, Membership, Team, User, utcnow
+from app.services import auth_limits
 from app.services.accounts import record_event
 from app.services.errors import Conflict, Forbidden, ValidationError
 from app.services.passwords import verify_password
@@ -65,8 +66,11 @@ def request_deletion(user: User, password: object, ip: str | None = None, now: d
         raise ValidationError("'password' must be a string.", field="password", code="invalid_type")
     if len(password) > 1024:
         raise ValidationError("'password' is too long.", field="password", code="too_long")
+    # The password is checked here too: no guessing it faster than at log-in (same shared limits).
+    auth_limits.check(ip, user.username_key)
     if not verify_password(password, user.password_hash, current_app.config["INFRATRACE"].bcrypt_rounds):
         record_event(user, "account_delete_failed", ip=ip, detail="wrong password")
+        auth_limits.record_failure(ip, user.username_key)
         raise Forbidden("The password is not correct; the account was not deleted.", code="wrong_password")
     blocking, doomed = deletion_plan(user)
     if blocking:

@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Device, TeamPhoto, User
-from app.services import audit, commit_index, faults, job_queue, plans
+from app.services import audit, commit_index, faults, job_queue, notifications, plans
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError, ValidationError
 from app.services.gitstore_bridge import locked_repo, repo_path
 from app.services.permissions import ACTION_MIN_ROLE, role_allows
@@ -55,6 +55,7 @@ from gitstore import (
     ConflictError,
     DeviceRepo,
     GitStoreError,
+    ImportVersion,
     InvalidChange,
     RepositoryBusy,
     RepositoryNotFound,
@@ -119,6 +120,8 @@ class Moved:
     audit_changes: dict[str, Any] = field(default_factory=dict)
     jobs: list[tuple[str, ...]] = field(default_factory=list)
     result: Any = None
+    # The indexed head before this change (set by `record_moved`): what the JobSteps compare with.
+    previous_head: str | None = None
 
 
 @dataclass
@@ -151,7 +154,7 @@ RECORD_STEPS: list[RecordStep] = []
 # Jobs enqueued (sent once the SQL transaction commits) after every change that moved a ref:
 # f(device, moved) -> [(job name, *ids)]. Webhooks/watch mail (migrate) and compliance (search).
 JobStep = Callable[[Device, Moved], list[tuple[str, ...]]]
-AFTER_COMMIT_JOBS: list[JobStep] = []
+AFTER_COMMIT_JOBS: list[JobStep] = [notifications.after_move]
 
 
 # -- steps 1-3: who, archived, plan -------------------------------------------------------------
@@ -272,6 +275,7 @@ def record_moved(device: Device, actor: Actor, moved: Moved, repo: DeviceRepo) -
     find a move whose recording never committed. Returns how many commits were indexed.
     """
     device.refs_digest = repo.refs_digest()
+    moved.previous_head = device.head_commit
     if moved.commits is not None:
         commit_index.record_commits(device, moved.commits, actor.user)
         added = len(moved.commits)
@@ -330,11 +334,14 @@ def commit_sql() -> None:
 
 
 def create_device(actor: User | Actor, access: TeamAccess, device: Device, snapshot: dict[str, Any],
-                  audit_changes: dict[str, Any]) -> None:
+                  audit_changes: dict[str, Any], history: list[ImportVersion] | None = None,
+                  before_commit: Callable[[Device], None] | None = None) -> None:
     """A new device's row and repository, made and committed together.
 
     The repository is built under a temporary name and renamed into place (gitstore), so the
-    "ref move" here is that rename; a failed SQL commit removes the repository again.
+    "ref move" here is that rename; a failed SQL commit removes the repository again. With
+    `history` (a history import, content already prepared) the repository starts with those
+    versions instead of a creation commit; `before_commit` adds rows to the same transaction.
     """
     from app.services.gitstore_bridge import author_for, repos_root
 
@@ -343,7 +350,7 @@ def create_device(actor: User | Actor, access: TeamAccess, device: Device, snaps
     plans.check_can_add_device(access.team)
     root = repos_root()
     try:
-        path, _ = DeviceRepo.create(root, device.id, snapshot, author_for(actor.user))
+        path, _ = DeviceRepo.create(root, device.id, snapshot, author_for(actor.user), history=history)
     except GitStoreError as exc:
         raise answer(exc) from None  # type: ignore[misc]
     try:
@@ -353,6 +360,8 @@ def create_device(actor: User | Actor, access: TeamAccess, device: Device, snaps
         with DeviceRepo.open(path) as repo:
             record_moved(device, actor, Moved(True, audit_action="create", audit_type="device",
                                               audit_changes=audit_changes), repo)
+        if before_commit is not None:
+            before_commit(device)
         commit_sql()
     except BaseException:
         db.session.rollback()
@@ -376,6 +385,7 @@ def delete_device(actor: User | Actor, device: Device, access: TeamAccess, audit
         with locked_repo(device):
             audit.record(team_id, actor.user, "delete", "device", device_id, audit_changes)
             job_queue.enqueue("delete_device_mirror", device_id)
+            notifications.device_deleted(device)
             db.session.delete(device)
             db.session.commit()
             DeviceRepo.delete(path)
@@ -383,6 +393,7 @@ def delete_device(actor: User | Actor, device: Device, access: TeamAccess, audit
         # No repository (a damaged row): the row still goes.
         audit.record(team_id, actor.user, "delete", "device", device_id, audit_changes)
         job_queue.enqueue("delete_device_mirror", device_id)
+        notifications.device_deleted(device)
         db.session.delete(device)
         db.session.commit()
     except GitStoreError as exc:

@@ -8,6 +8,7 @@ at once, and a repository is removed (under its lock) only after its row is gone
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +30,7 @@ from app.services.validation import (
     slugify,
     string_field,
 )
-from gitstore import Changes, DeviceRepo, InvalidChange
+from gitstore import Changes, DeviceRepo, ImportVersion, InvalidChange
 
 MAX_IPS = 16
 MAX_CUSTOM_FIELDS = 50
@@ -187,7 +188,16 @@ def get_device(user: User, device_id: str) -> tuple[Device, TeamAccess]:
     return device, access
 
 
-def create_device(user: User | Actor, project_id: str, body: dict[str, Any]) -> tuple[Device, TeamAccess]:
+def create_device(
+    user: User | Actor,
+    project_id: str,
+    body: dict[str, Any],
+    history: list[ImportVersion] | None = None,
+    before_commit: Callable[[Device], None] | None = None,
+) -> tuple[Device, TeamAccess]:
+    """A device row and its repository. With `history` (a history import) the repository starts
+    with those versions (each through the door's content steps) instead of a creation commit;
+    `before_commit` adds rows to the same transaction."""
     actor = actor_of(user)
     project, access = project_access(actor.user, project_id)
     device_door.authorize(actor, access, "inventory.write")
@@ -202,8 +212,10 @@ def create_device(user: User | Actor, project_id: str, body: dict[str, Any]) -> 
         slug = _free_slug(project, slugify(values["name"], 60))
     device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
                     created_by_id=actor.user.id, updated_by_id=actor.user.id, repo_path="", **values)
+    for version in history or []:
+        version.changes = device_door.prepare_content(device, access, version.changes)
     device_door.create_device(actor, access, device, snapshot(device),
-                              audit.diff_fields({}, {"slug": slug, **values}))
+                              audit.diff_fields({}, {"slug": slug, **values}), history, before_commit)
     return device, access
 
 

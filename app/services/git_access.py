@@ -1,28 +1,23 @@
 """Who may clone a device repository over git's smart HTTP (a push goes through the door).
 
 Authentication is a username plus a personal access token (never the account password); failed
-attempts count toward the same rate-limit buckets as the web log-in form. The repository is found
-through the caller's memberships only, so a repository they cannot read does not exist for them.
+attempts count toward the same failure buckets as the web log-in form (app/services/auth_limits.py).
+The repository is found through the caller's memberships only, so a repository they cannot read does not exist for them.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from flask import current_app
-from flask_limiter.util import get_remote_address
-from limits import parse as parse_limit
 from sqlalchemy import select
 
-from app.extensions import db, limiter
+from app.extensions import db
 from app.models import ApiToken, Device, Membership, Project, Team, User
+from app.services import auth_limits, security
+from app.services.accounts import record_event
 from app.services.permissions import role_allows
 from app.services.tokens import user_for_token
 
-# The web log-in form's endpoint: Flask-Limiter names its buckets after it, and git failures are
-# counted in those very buckets, so guessing through git or the form exhausts the same budget.
-LOGIN_SCOPE = "auth.login"
 MAX_SLUG = 64
 
 
@@ -57,50 +52,31 @@ class GitTarget:
     role: str
 
 
-def _buckets(username: str) -> list[tuple[object, list[str]]]:
-    config = current_app.config["INFRATRACE"]
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX") or ""
-    head = [prefix] if prefix else []
-    return [
-        (parse_limit(config.login_limit_per_ip), [*head, get_remote_address(), LOGIN_SCOPE]),
-        (parse_limit(config.login_limit_per_account), [*head, "login:" + username.strip().lower(), LOGIN_SCOPE]),
-    ]
+def authenticate(username: str | None, secret: str | None, ip: str | None = None) -> GitCaller:
+    """The caller for HTTP Basic credentials (username + personal access token).
 
-
-def _limited(username: str) -> int | None:
-    """Seconds to wait when a bucket is exhausted, else None."""
-    if not limiter.enabled:
-        return None
-    strategy = limiter.limiter
-    for item, keys in _buckets(username):
-        if not strategy.test(item, *keys):
-            reset_at, _remaining = strategy.get_window_stats(item, *keys)
-            return max(1, int(reset_at - time.time()))
-    return None
-
-
-def _count_failure(username: str) -> None:
-    if not limiter.enabled:
-        return
-    for item, keys in _buckets(username):
-        limiter.limiter.hit(item, *keys)
-
-
-def authenticate(username: str | None, secret: str | None) -> GitCaller:
-    """The caller for HTTP Basic credentials (username + personal access token)."""
+    The token is checked first: a correct one is always accepted, whoever failed before (a stale
+    token in someone's credential helper must never lock its owner out). Wrong ones are counted per
+    IP and per (IP, username) and meet a 429 with Retry-After once that caller's budget is spent.
+    """
     username = (username or "")[:100]
-    wait = _limited(username)
+    found = user_for_token(secret or "") if username else None
+    if found is not None and found[0].username_key == username.strip().lower():
+        return GitCaller(*found)
+    wait = auth_limits.retry_after(ip, username)
     if wait is not None:
         raise GitAuthError(429, "Too many failed sign-in attempts; wait and try again.", retry_after=wait)
-    found = user_for_token(secret or "") if username else None
-    if found is None or found[0].username_key != username.strip().lower():
-        _count_failure(username)
-        raise GitAuthError(
-            401,
-            "Sign in with your InfraTrace username and a personal access token as the password "
-            "(account passwords are not accepted for git).",
-        )
-    return GitCaller(*found)
+    user = db.session.scalar(select(User).where(User.username_key == username.strip().lower(),
+                                                User.deleted_at.is_(None))) if username else None
+    if user is not None:
+        record_event(user, "token_failed", ip=ip, detail="git")
+        security.after_failure(user, ip)
+    auth_limits.record_failure(ip, username)
+    raise GitAuthError(
+        401,
+        "Sign in with your InfraTrace username and a personal access token as the password "
+        "(account passwords are not accepted for git).",
+    )
 
 
 def find_repository(caller: GitCaller, team_slug: str, project_slug: str, device_slug: str) -> GitTarget | None:

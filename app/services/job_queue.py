@@ -40,6 +40,13 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
     "thumbnail_photo": ("workers.jobs.thumbnail_photo", 300, [10, 60, 300]),
     "export_user_data": ("workers.jobs.export_user_data", 3600, [30, 300]),
     "purge_accounts": ("workers.jobs.purge_accounts", 3600, [600, 3600]),
+    "analyse_device": ("workers.jobs.analyse_device", 1800, [30, 300, 1800]),
+    "evaluate_project_compliance": ("workers.jobs.evaluate_project_compliance", 3600, [60, 600]),
+    # A webhook's HTTP failures are retried by its own schedule (notifications.RETRY_DELAYS); these
+    # intervals only cover a crashed job.
+    "deliver_webhook": ("workers.jobs.deliver_webhook", 120, [30, 300]),
+    "mail_watchers": ("workers.jobs.mail_watchers", 300, [60, 600]),
+    "send_password_reset": ("workers.jobs.send_password_reset", 120, [10, 60]),
 }
 # A queued run that never started (lost job, flushed queue) must not block enqueues for long.
 PENDING_TTL = 900

@@ -17,6 +17,7 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "team.delete": "owner",
     "team.billing": "owner",
     "team.audit": "admin",
+    "team.security_log": "owner",
     # members
     "member.list": "viewer",
     "member.invite": "admin",
@@ -34,6 +35,8 @@ ACTION_MIN_ROLE: dict[str, str] = {
     "repo.push": "editor",
     "tag.write": "editor",
     "tag.delete": "admin",
+    # change notifications
+    "webhook.manage": "admin",
 }
 
 

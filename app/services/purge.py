@@ -19,9 +19,10 @@ names its sha256 (every remaining repo is read: simple and safe).
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -45,7 +46,8 @@ from app.models import (
 from app.services import device_door
 from app.services.exports import object_store, user_exports_prefix
 from app.services.gitstore_bridge import repo_path
-from app.storage.blobs import blob_path, mirror_prefix, photo_key
+from app.storage.blobs import blob_path, manifest_key, mirror_prefix, photo_key
+from app.storage.objectstore import ObjectInfo, ObjectNotFound, ObjectStore
 from gitstore import DeviceRepo, GitStoreError
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,11 @@ class PurgeSummary:
     exports: int = 0
     expired_exports: int = 0
     commits_anonymised: int = 0
+    # The verification scan of the object store (see scan_object_store).
+    orphan_mirror_objects: int = 0
+    superseded_packs: int = 0
+    orphan_exports: int = 0
+    orphan_photos: int = 0
 
     def __str__(self) -> str:
         return ", ".join(f"{f.name.replace('_', ' ')}: {getattr(self, f.name)}" for f in fields(self))
@@ -115,6 +122,7 @@ def purge(now: datetime | None = None) -> PurgeSummary:
         select(DataExport).where(DataExport.expires_at <= now, DataExport.user_id.not_in(user_ids))
     ))
     if not users and not teams and not expired:
+        scan_object_store(summary, now)
         return summary
 
     data_dir: Path = current_app.config["INFRATRACE"].data_dir
@@ -192,5 +200,78 @@ def purge(now: datetime | None = None) -> PurgeSummary:
     if user_ids:
         db.session.execute(delete(User).where(User.id.in_(user_ids)))
     db.session.commit()
+    scan_object_store(summary, now)
     log.info("purge: %s", summary)
     return summary
+
+
+# Objects younger than this are left alone by the scan: a write or mirror run may be between
+# uploading an object and committing the row or manifest that names it.
+SCAN_GRACE = timedelta(days=1)
+
+
+def _old(info: ObjectInfo, now: datetime) -> bool:
+    return info.last_modified is None or info.last_modified <= now - SCAN_GRACE
+
+
+def _manifest_packs(store: ObjectStore, device_id: str) -> set[str] | None:
+    """The pack keys the device's mirror manifest names (format in workers/mirror.py), or None."""
+    try:
+        manifest = json.loads(store.get_bytes(manifest_key(device_id)))
+        return {str(pack["key"]) for pack in manifest.get("packs", [])}
+    except (ObjectNotFound, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def scan_object_store(summary: PurgeSummary, now: datetime) -> None:
+    """The verification scan: every object in the store must belong to something that still exists.
+
+    Backups (the object store) of deleted data must be gone within 90 days; the purge runs daily,
+    so whatever a deletion left behind (a device deleted while its mirror upload failed, a team or
+    account whose removal died half-way, packs a repack superseded but could not delete, exports
+    of purged users, photos no remaining device references) is removed here within a day.
+    """
+    live_devices = set(db.session.scalars(select(Device.id)))
+    live_users = set(db.session.scalars(select(User.id)))
+    store = object_store()
+    try:
+        by_device: dict[str, list[ObjectInfo]] = {}
+        for info in store.list("mirrors/"):
+            by_device.setdefault(info.key.split("/")[1], []).append(info)
+        for device_id, infos in sorted(by_device.items()):
+            if device_id not in live_devices:
+                for info in infos:
+                    if _old(info, now):
+                        store.delete(info.key)
+                        summary.orphan_mirror_objects += 1
+                continue
+            named = _manifest_packs(store, device_id)
+            if named is None:
+                continue  # no readable manifest (a first run in progress): nothing to judge packs by
+            for info in infos:
+                if "/packs/" in info.key and info.key not in named and _old(info, now):
+                    store.delete(info.key)
+                    summary.superseded_packs += 1
+        for info in list(store.list("exports/")):
+            if info.key.split("/")[1] not in live_users and _old(info, now):
+                store.delete(info.key)
+                summary.orphan_exports += 1
+        # Photos and their thumbnails (thumbs/<original sha>.jpg), both keyed by the original's sha.
+        photos = [info for prefix in ("photos/", "thumbs/") for info in store.list(prefix) if _old(info, now)]
+        if photos:
+            referenced: set[str] = set()
+            for device in db.session.scalars(select(Device)):
+                shas = _repo_shas(device)
+                if shas is None:
+                    # A repo missing on this host (elsewhere, or being restored): we cannot tell
+                    # what it references, so no photo is deleted in this run.
+                    log.warning("purge scan: repo of device %s not readable; photos kept", device.id)
+                    return
+                referenced |= shas
+            for info in photos:
+                sha = info.key.split("/", 1)[1].removesuffix(".jpg")
+                if sha not in referenced:
+                    store.delete(info.key)
+                    summary.orphan_photos += 1
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -122,10 +123,29 @@ def _membership(access: TeamAccess, username: str) -> Membership:
     return membership
 
 
-def _owner_count(team: Team) -> int:
+def _live_owner_count(team: Team) -> int:
+    """Owners whose account is live: a deleted account stops counting the moment it is deleted."""
     return db.session.scalar(
-        select(func.count(Membership.id)).where(Membership.team_id == team.id, Membership.role == "owner")
+        select(func.count(Membership.id))
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.team_id == team.id, Membership.role == "owner", User.deleted_at.is_(None))
     ) or 0
+
+
+def _would_leave_no_live_owner(access: TeamAccess, membership: Membership) -> bool:
+    """True when this membership is a live owner and no other live owner would remain."""
+    if membership.role != "owner" or membership.user.deleted_at is not None:
+        return False
+    return _live_owner_count(access.team) <= 1
+
+
+def touches_ownership(access: TeamAccess, username: str, role: str) -> bool:
+    """Whether this role change hands out or gives up ownership (the web asks for a fresh login)."""
+    membership = db.session.scalar(
+        select(Membership).join(User)
+        .where(Membership.team_id == access.team.id, User.username_key == username.lower())
+    )
+    return membership is not None and "owner" in (role, membership.role) and role != membership.role
 
 
 def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Membership | Invitation:
@@ -138,7 +158,10 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
         raise ValidationError("'email' is required.", field="email", code="required")
     email = normalise_email(email)
     user = db.session.scalar(select(User).where(User.email_key == email.lower(), User.deleted_at.is_(None)))
-    if user is not None:
+    # Only a verified address proves who holds it: otherwise whoever registered the address first
+    # would join at once. An unverified account gets the same emailed invitation as a stranger,
+    # which the owner sees as pending until it is accepted.
+    if user is not None and user.email_verified_at is not None:
         exists = db.session.scalar(
             select(Membership.id).where(Membership.team_id == access.team.id, Membership.user_id == user.id)
         )
@@ -150,11 +173,18 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
         db.session.flush()
         send_mail(
             user.email,
-            f"You were added to {access.team.name} on InfraTrace",
-            f"{access.user.username} added you to the team {access.team.name} as {role}.\n\n"
-            f"{base_url}/teams/{access.team.slug}\n",
+            _("You were added to %(team)s on InfraTrace", team=access.team.name),
+            _("%(username)s added you to the team %(team)s as %(role)s.\n\n%(link)s\n",
+              username=access.user.username, team=access.team.name, role=role,
+              link=f"{base_url}/teams/{access.team.slug}"),
         )
         return membership
+    if user is not None:
+        exists = db.session.scalar(
+            select(Membership.id).where(Membership.team_id == access.team.id, Membership.user_id == user.id)
+        )
+        if exists:
+            raise Conflict(f"{user.username} is already a member.", code="already_member")
     plans.check_can_add_member(access.team)
     secret = secrets.token_urlsafe(32)
     invitation = Invitation(
@@ -169,9 +199,10 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
     db.session.flush()
     send_mail(
         email,
-        f"Invitation to join {access.team.name} on InfraTrace",
-        f"{access.user.username} invited you to join the team {access.team.name} as {role}.\n\n"
-        f"Accept within 7 days: {base_url}/invitations/{secret}\n",
+        _("Invitation to join %(team)s on InfraTrace", team=access.team.name),
+        _("%(username)s invited you to join the team %(team)s as %(role)s.\n\nAccept within 7 days: %(link)s\n",
+          username=access.user.username, team=access.team.name, role=role,
+          link=f"{base_url}/invitations/{secret}"),
     )
     return invitation
 
@@ -206,8 +237,8 @@ def change_role(access: TeamAccess, username: str, role: str) -> Membership:
     if role == "owner" or membership.role == "owner":
         # Only owners hand out or take away ownership.
         access.require("member.grant_owner")
-    if membership.role == "owner" and role != "owner" and _owner_count(access.team) <= 1:
-        raise Conflict("A team must keep at least one owner.", code="last_owner")
+    if role != "owner" and _would_leave_no_live_owner(access, membership):
+        raise Conflict("A team must keep at least one owner with a live account.", code="last_owner")
     membership.role = role
     return membership
 
@@ -219,6 +250,6 @@ def remove_member(access: TeamAccess, username: str) -> None:
         access.require("member.remove")
         if membership.role == "owner":
             access.require("member.grant_owner")
-    if membership.role == "owner" and _owner_count(access.team) <= 1:
-        raise Conflict("A team must keep at least one owner.", code="last_owner")
+    if _would_leave_no_live_owner(access, membership):
+        raise Conflict("A team must keep at least one owner with a live account.", code="last_owner")
     db.session.delete(membership)

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import CommitPath, CommitRecord, Device, User
-from app.services import device_door
+from app.services import device_door, version_analysis
 from app.services.access import device_access
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
@@ -361,6 +361,7 @@ def history_page(
         rows = rows[:limit]
         next_cursor = _encode_cursor(rows[-1].seq)
     users = _users_by_id(r.author_id for r in rows)
+    summaries = version_analysis.summaries_for([r.id for r in rows])
     items = [
         {
             "commit": r.sha,
@@ -371,6 +372,7 @@ def history_page(
             "files_changed": r.files_changed,
             "additions": r.additions,
             "deletions": r.deletions,
+            "summary": summaries.get(r.id, []),
         }
         for r in rows
     ]

@@ -7,9 +7,23 @@ from flask_login import current_user
 
 
 def register_web(app: Flask) -> None:
-    from app.web import account, auth, dashboard, devices, inventory, photos, preferences, privacy, teams
+    from app.web import (
+        account,
+        auth,
+        dashboard,
+        devices,
+        fleet,
+        inventory,
+        notifications,
+        photos,
+        preferences,
+        privacy,
+        security,
+        teams,
+    )
 
-    for module in (auth, account, privacy, dashboard, teams, devices, inventory, photos):
+    for module in (auth, account, privacy, dashboard, teams, devices, inventory, fleet, photos, notifications,
+                   security):
         app.register_blueprint(module.bp)
 
     @app.context_processor
@@ -17,11 +31,18 @@ def register_web(app: Flask) -> None:
         from app.services.teams import user_teams
 
         config = app.config["INFRATRACE"]
-        teams_nav = user_teams(current_user) if current_user.is_authenticated else []
+        from app.i18n import current_language
+        from app.services.policy import banner_for
+
+        signed_in = current_user.is_authenticated
+        teams_nav = user_teams(current_user) if signed_in else []
         return {
             "nav_teams": teams_nav,
+            "policy_banner": banner_for(current_user._get_current_object()) if signed_in else None,
             "dev_mode": not config.mail_url,
             **preferences.current(),
+            # The language actually rendered (the cookie's choice, else the browser's).
+            "language": current_language(),
         }
 
     @app.after_request

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from app.extensions import db
 from app.services import accounts, tokens
 from app.services.errors import ServiceError
+from app.services.freshness import mark_fresh
 from app.web.forms import ConfirmForm, PasswordForm, ProfileForm, TokenForm
+from app.web.fresh import reauth_redirect, require_fresh_login
 
 bp = Blueprint("account", __name__, url_prefix="/settings")
 
@@ -22,12 +25,16 @@ def profile():  # type: ignore[no-untyped-def]
     form = ProfileForm(obj=user)
     password_form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
+        if accounts.email_change_requested(user, {"email": form.email.data or ""}):
+            stale = reauth_redirect()
+            if stale is not None:
+                return stale
         try:
             accounts.update_profile(user, {name: getattr(form, name).data or "" for name in
                                            ("email", "username", "display_name", "company", "job_title")},
                                     ip=request.remote_addr)
             db.session.commit()
-            flash("Profile saved.", "success")
+            flash(_("Profile saved."), "success")
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
@@ -38,6 +45,7 @@ def profile():  # type: ignore[no-untyped-def]
 
 @bp.post("/password")
 @login_required
+@require_fresh_login
 def change_password():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     form = ProfileForm(obj=user)
@@ -50,7 +58,8 @@ def change_password():  # type: ignore[no-untyped-def]
             # This session continues under the new session version; every other one is void.
             session.clear()
             login_user(user)
-            flash("Password changed. Every other session has been signed out.", "success")
+            mark_fresh()
+            flash(_("Password changed. Every other session has been signed out."), "success")
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
@@ -64,6 +73,10 @@ def token_list():  # type: ignore[no-untyped-def]
     user = current_user._get_current_object()
     form = TokenForm()
     new_secret = None
+    if request.method == "POST":
+        stale = reauth_redirect()
+        if stale is not None:
+            return stale
     if form.validate_on_submit():
         expires_at = None
         if form.expires_on.data:
@@ -88,7 +101,7 @@ def revoke_token(token_id: str):  # type: ignore[no-untyped-def]
         try:
             tokens.revoke_token(current_user._get_current_object(), token_id, ip=request.remote_addr)
             db.session.commit()
-            flash("Token revoked.", "success")
+            flash(_("Token revoked."), "success")
         except ServiceError as exc:
             flash(exc.message, "error")
     return redirect(url_for("account.token_list"))

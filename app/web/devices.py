@@ -13,6 +13,7 @@ from itertools import zip_longest
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from pygments import highlight
@@ -117,7 +118,7 @@ def new_device(project_id: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             device, _ = devices.create_device(_user(), project_id, _form_body(form))
-            flash(f"Device {device.name} created.", "success")
+            flash(gettext("Device %(name)s created.", name=device.name), "success")
             return redirect(url_for("devices.show", device_id=device.id))
         except ServiceError as exc:
             db.session.rollback()
@@ -165,7 +166,7 @@ def edit(device_id: str):  # type: ignore[no-untyped-def]
     if form.validate_on_submit():
         try:
             devices.update_device(_user(), device_id, _form_body(form))
-            flash("Device updated.", "success")
+            flash(gettext("Device updated."), "success")
             return redirect(url_for("devices.show", device_id=device_id))
         except ServiceError as exc:
             db.session.rollback()
@@ -181,7 +182,7 @@ def archive(device_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
             devices.set_archived(_user(), device_id, device.archived_at is None)
-            flash("Device archived." if device.archived_at else "Device unarchived.", "success")
+            flash(gettext("Device archived.") if device.archived_at else gettext("Device unarchived."), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -196,7 +197,7 @@ def delete(device_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
             devices.delete_device(_user(), device_id)
-            flash(f"Device {device.name} and its history were deleted.", "success")
+            flash(gettext("Device %(name)s and its history were deleted.", name=device.name), "success")
             return redirect(url_for("devices.project_devices", project_id=project_id))
         except ServiceError as exc:
             db.session.rollback()
@@ -224,7 +225,8 @@ def upload_version(device_id: str):  # type: ignore[no-untyped-def]
                 content = base64.b64encode(content).decode()
             data, changed = versions.write_version(_user(), device_id, {
                 "message": form.message.data or "", configs_key: {form.config_name.data or "": content}})
-            flash(f"Version {data['commit'][:10]} saved." if changed else "Nothing changed: no new version.",
+            flash(gettext("Version %(commit)s saved.", commit=data["commit"][:10]) if changed
+                  else gettext("Nothing changed: no new version."),
                   "success")
         except ServiceError as exc:
             db.session.rollback()
@@ -245,7 +247,7 @@ def create_tag(device_id: str):  # type: ignore[no-untyped-def]
         try:
             tag = versions.create_tag(_user(), device_id, {"name": form.name.data, "rev": form.rev.data or "HEAD",
                                                            "message": form.message.data or ""})
-            flash(f"Tagged {tag.target[:10]} as {tag.name}.", "success")
+            flash(gettext("Tagged %(target)s as %(name)s.", target=tag.target[:10], name=tag.name), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")

@@ -2,107 +2,124 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-ROLE_CHOICES = [("viewer", "Viewer"), ("editor", "Editor"), ("admin", "Admin"), ("owner", "Owner")]
+ROLE_CHOICES = [("viewer", _l("Viewer")), ("editor", _l("Editor")), ("admin", _l("Admin")),
+                ("owner", _l("Owner"))]
 
 
 class SignupForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Email is required.")])
-    username = StringField("Username", validators=[DataRequired("Username is required.")])
-    password = PasswordField("Password", validators=[DataRequired("Password is required.")])
-    age_confirmed = BooleanField("I am 16 or older")
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Email is required."))])
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Username is required."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Password is required."))])
+    age_confirmed = BooleanField(_l("I am 16 or older"))
 
 
 class LoginForm(FlaskForm):
-    login = StringField("Email or username", validators=[DataRequired("Enter your email or username.")])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password.")])
-    remember = BooleanField("Keep me signed in")
+    login = StringField(_l("Email or username"), validators=[DataRequired(_l("Enter your email or username."))])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+    remember = BooleanField(_l("Keep me signed in"))
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter the email address of your account."))])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password."))])
 
 
 class ProfileForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Email is required.")])
-    username = StringField("Username", validators=[DataRequired("Username is required.")])
-    display_name = StringField("Display name", validators=[Optional(), Length(max=100)])
-    company = StringField("Company", validators=[Optional(), Length(max=100)])
-    job_title = StringField("Role or job title", validators=[Optional(), Length(max=100)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Email is required."))])
+    username = StringField(_l("Username"), validators=[DataRequired(_l("Username is required."))])
+    display_name = StringField(_l("Display name"), validators=[Optional(), Length(max=100)])
+    company = StringField(_l("Company"), validators=[Optional(), Length(max=100)])
+    job_title = StringField(_l("Role or job title"), validators=[Optional(), Length(max=100)])
 
 
 class PasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
-    new_password = PasswordField("New password", validators=[DataRequired("Enter a new password.")])
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(_l("Enter your current password."))])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a new password."))])
 
 
 class TeamForm(FlaskForm):
-    name = StringField("Team name", validators=[DataRequired("Name is required."), Length(max=100)])
+    name = StringField(_l("Team name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
 
 
 class InviteForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Email is required.")])
-    role = SelectField("Role", choices=ROLE_CHOICES, default="viewer")
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Email is required."))])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="viewer")
 
 
 class RoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
-    scopes = SelectField("Scopes", choices=[("read", "read"), ("read,write", "read and write")], default="read")
-    expires_on = DateField("Expires on (optional)", validators=[Optional()])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
+    scopes = SelectField(_l("Scopes"), choices=[("read", _l("read")), ("read,write", _l("read and write"))],
+                         default="read")
+    expires_on = DateField(_l("Expires on (optional)"), validators=[Optional()])
 
 
 class ConfirmForm(FlaskForm):
     """A POST button: nothing but the CSRF token."""
 
 
-DEVICE_STATUS_CHOICES = [("planned", "Planned"), ("active", "Active"), ("spare", "Spare"),
-                         ("decommissioned", "Decommissioned")]
+DEVICE_STATUS_CHOICES = [("planned", _l("Planned")), ("active", _l("Active")), ("spare", _l("Spare")),
+                         ("decommissioned", _l("Decommissioned"))]
 
 
 class DeviceForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
-    vendor = StringField("Vendor", validators=[Optional(), Length(max=100)])
-    model = StringField("Model", validators=[Optional(), Length(max=100)])
-    serial = StringField("Serial number", validators=[Optional(), Length(max=100)])
-    management_ips = StringField("Management IPs (comma separated)", validators=[Optional(), Length(max=1200)])
-    location = StringField("Location", validators=[Optional(), Length(max=200)])
-    status = SelectField("Status", choices=DEVICE_STATUS_CHOICES, default="active")
-    custom_fields = TextAreaField("Custom fields (one key=value per line)", validators=[Optional()])
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
+    vendor = StringField(_l("Vendor"), validators=[Optional(), Length(max=100)])
+    model = StringField(_l("Model"), validators=[Optional(), Length(max=100)])
+    serial = StringField(_l("Serial number"), validators=[Optional(), Length(max=100)])
+    management_ips = StringField(_l("Management IPs (comma separated)"), validators=[Optional(), Length(max=1200)])
+    location = StringField(_l("Location"), validators=[Optional(), Length(max=200)])
+    status = SelectField(_l("Status"), choices=DEVICE_STATUS_CHOICES, default="active")
+    custom_fields = TextAreaField(_l("Custom fields (one key=value per line)"), validators=[Optional()])
 
 
 class VersionForm(FlaskForm):
-    config_name = StringField("Config name", default="running-config",
-                              validators=[DataRequired("A config name is required."), Length(max=255)])
-    content = TextAreaField("Content (or upload a file below)", validators=[Optional()])
-    upload = FileField("File")
-    message = StringField("Message", validators=[DataRequired("A message is required."), Length(max=10000)])
+    config_name = StringField(_l("Config name"), default="running-config",
+                              validators=[DataRequired(_l("A config name is required.")), Length(max=255)])
+    content = TextAreaField(_l("Content (or upload a file below)"), validators=[Optional()])
+    upload = FileField(_l("File"))
+    message = StringField(_l("Message"), validators=[DataRequired(_l("A message is required.")), Length(max=10000)])
 
 
 class TagForm(FlaskForm):
-    name = StringField("Tag name", validators=[DataRequired("A name is required."), Length(max=100)])
-    rev = StringField("Version", default="HEAD", validators=[Optional(), Length(max=100)])
-    message = StringField("Message", validators=[Optional(), Length(max=10000)])
+    name = StringField(_l("Tag name"), validators=[DataRequired(_l("A name is required.")), Length(max=100)])
+    rev = StringField(_l("Version"), default="HEAD", validators=[Optional(), Length(max=100)])
+    message = StringField(_l("Message"), validators=[Optional(), Length(max=10000)])
 
 
 class PhotoForm(FlaskForm):
-    file = FileField("Photo (JPEG, PNG or WebP)")
-    caption = StringField("Caption", validators=[Optional(), Length(max=1000)])
+    file = FileField(_l("Photo (JPEG, PNG or WebP)"))
+    caption = StringField(_l("Caption"), validators=[Optional(), Length(max=1000)])
     # The privacy choice is visible and on by default; unticking it keeps the GPS position.
-    strip_location = BooleanField("Remove location data (recommended)", default=True)
+    strip_location = BooleanField(_l("Remove location data (recommended)"), default=True)
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Your password", validators=[DataRequired("Enter your password to confirm.")])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password to confirm."))])
 
 
-THEME_CHOICES = [("light", "Light"), ("dark", "Dark")]
-LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+THEME_CHOICES = [("light", _l("Light")), ("dark", _l("Dark"))]
+# Only languages with a complete catalogue (app/i18n.py); each named in its own language.
+LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch")]
 
 
 class PreferencesForm(FlaskForm):
-    theme = SelectField("Theme", choices=THEME_CHOICES, default="light")
-    language = SelectField("Language", choices=LANGUAGE_CHOICES, default="en")
+    theme = SelectField(_l("Theme"), choices=THEME_CHOICES, default="light")
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import Field
@@ -18,7 +19,7 @@ from app.extensions import db
 from app.http.common import paginate
 from app.http.errors import html_error
 from app.models import AuditEvent, Device, Membership, Network, Project, Task, TaskComment, User
-from app.services import access, audit_log, devices, networks, projects, search, tasks, teams
+from app.services import access, audit_log, devices, networks, projects, tasks, teams
 from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
@@ -122,7 +123,7 @@ def project_new(slug: str):  # type: ignore[no-untyped-def]
         try:
             project = projects.create_project(team, _project_body(form))
             db.session.commit()
-            flash(f"Project {project.name} created.", "success")
+            flash(gettext("Project %(name)s created.", name=project.name), "success")
             return redirect(url_for("inventory.project_detail", project_id=project.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -174,7 +175,7 @@ def project_edit(project_id: str):  # type: ignore[no-untyped-def]
         try:
             projects.update_project(team, project, _project_body(form))
             db.session.commit()
-            flash("Project saved.", "success")
+            flash(gettext("Project saved."), "success")
             return redirect(url_for("inventory.project_detail", project_id=project.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -188,7 +189,7 @@ def project_delete(project_id: str):  # type: ignore[no-untyped-def]
     project, team = access.project_access(_user(), project_id)
     form = ProjectDeleteForm()
     if not form.validate_on_submit():
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
         return redirect(url_for("inventory.project_detail", project_id=project.id))
     slug, name = team.team.slug, project.name
     try:
@@ -200,7 +201,7 @@ def project_delete(project_id: str):  # type: ignore[no-untyped-def]
         flash(exc.message, "error")
         return redirect(url_for("inventory.project_detail", project_id=project_id))
     db.session.commit()
-    flash(f"Project {name} deleted.", "success")
+    flash(gettext("Project %(name)s deleted.", name=name), "success")
     return redirect(url_for("inventory.project_list", slug=slug))
 
 
@@ -243,7 +244,7 @@ def network_new(project_id: str):  # type: ignore[no-untyped-def]
         try:
             network = networks.create_network(team, project, _network_body(form))
             db.session.commit()
-            flash(f"Network {network.name} created.", "success")
+            flash(gettext("Network %(name)s created.", name=network.name), "success")
             return redirect(url_for("inventory.network_detail", network_id=network.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -275,7 +276,7 @@ def network_edit(network_id: str):  # type: ignore[no-untyped-def]
         try:
             networks.update_network(team, network, _network_body(form))
             db.session.commit()
-            flash("Network saved.", "success")
+            flash(gettext("Network saved."), "success")
             return redirect(url_for("inventory.network_detail", network_id=network.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -292,7 +293,7 @@ def network_delete(network_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         networks.delete_network(team, network)
         db.session.commit()
-        flash("Network deleted.", "success")
+        flash(gettext("Network deleted."), "success")
     return redirect(url_for("inventory.project_detail", project_id=project_id, tab="networks"))
 
 
@@ -337,7 +338,7 @@ def task_new(project_id: str):  # type: ignore[no-untyped-def]
         try:
             task = tasks.create_task(team, project, _task_body(form))
             db.session.commit()
-            flash("Task created.", "success")
+            flash(gettext("Task created."), "success")
             return redirect(url_for("inventory.task_detail", task_id=task.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -365,7 +366,7 @@ def task_edit(task_id: str):  # type: ignore[no-untyped-def]
         try:
             tasks.update_task(team, task, _task_body(form))
             db.session.commit()
-            flash("Task saved.", "success")
+            flash(gettext("Task saved."), "success")
             return redirect(url_for("inventory.task_detail", task_id=task.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -382,7 +383,7 @@ def task_delete(task_id: str):  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         tasks.delete_task(team, task)
         db.session.commit()
-        flash("Task deleted.", "success")
+        flash(gettext("Task deleted."), "success")
     return redirect(url_for("inventory.project_detail", project_id=project_id, tab="tasks"))
 
 
@@ -395,7 +396,7 @@ def task_comment(task_id: str):  # type: ignore[no-untyped-def]
         try:
             tasks.add_comment(team, task, {"body": form.body.data or ""})
             db.session.commit()
-            flash("Comment added.", "success")
+            flash(gettext("Comment added."), "success")
             return redirect(url_for("inventory.task_detail", task_id=task.id))
         except ValidationError as exc:
             db.session.rollback()
@@ -414,16 +415,7 @@ def my_tasks():  # type: ignore[no-untyped-def]
     return render_template("tasks/mine.html", page=page, status=status, statuses=tasks.TASK_STATUSES)
 
 
-# ---------------------------------------------------------------- search and audit
-
-@bp.get("/teams/<slug>/search")
-@login_required
-def team_search(slug: str):  # type: ignore[no-untyped-def]
-    team = teams.team_access(_user(), slug)
-    query = (request.args.get("q") or "").strip()
-    results = search.search(team, query) if query else None
-    return render_template("search/results.html", access=team, q=query, results=results)
-
+# ---------------------------------------------------------------- audit (the team search lives in web/fleet.py)
 
 @bp.get("/teams/<slug>/audit")
 @login_required

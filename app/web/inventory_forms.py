@@ -2,48 +2,51 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.i18n import VALUE_LABELS
 from app.models import PROJECT_STATUSES, TASK_STATUSES
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(value, value.replace("_", " ")) for value in values]
+    # Shown in the reader's language; the values stay English (they are the API's too).
+    return [(value, VALUE_LABELS.get(value, value.replace("_", " "))) for value in values]
 
 
 class ProjectForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
-    description = TextAreaField("Description", validators=[Optional(), Length(max=10_000)])
-    status = SelectField("Status", choices=_choices(PROJECT_STATUSES), default="active")
-    metadata = TextAreaField("Metadata (a JSON object, optional)", validators=[Optional()],
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10_000)])
+    status = SelectField(_l("Status"), choices=_choices(PROJECT_STATUSES), default="active")
+    metadata = TextAreaField(_l("Metadata (a JSON object, optional)"), validators=[Optional()],
                              render_kw={"rows": 4, "placeholder": '{"site": "PAR1", "contract": "C-42"}'})
 
 
 class NetworkForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired("Name is required."), Length(max=100)])
-    cidr = StringField("CIDR", validators=[DataRequired("CIDR is required.")],
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
+    cidr = StringField(_l("CIDR"), validators=[DataRequired(_l("CIDR is required."))],
                        render_kw={"placeholder": "10.0.0.0/24 or 2001:db8::/48"})
-    description = TextAreaField("Description", validators=[Optional()], render_kw={"rows": 2})
-    documentation = TextAreaField("Documentation (Markdown)", validators=[Optional()], render_kw={"rows": 8})
-    topology_notes = TextAreaField("Topology notes", validators=[Optional()], render_kw={"rows": 4})
-    vlans = TextAreaField("VLANs, one per line: id, name, description", validators=[Optional()],
+    description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 2})
+    documentation = TextAreaField(_l("Documentation (Markdown)"), validators=[Optional()], render_kw={"rows": 8})
+    topology_notes = TextAreaField(_l("Topology notes"), validators=[Optional()], render_kw={"rows": 4})
+    vlans = TextAreaField(_l("VLANs, one per line: id, name, description"), validators=[Optional()],
                           render_kw={"rows": 5, "placeholder": "10, mgmt, management\n20, users"})
 
 
 class TaskForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Title is required."), Length(max=200)])
-    description = TextAreaField("Description", validators=[Optional()], render_kw={"rows": 4})
-    status = SelectField("Status", choices=_choices(TASK_STATUSES), default="todo")
-    assignee = SelectField("Assignee", choices=[("", "nobody")], validate_choice=False)
-    due_date = DateField("Due date", validators=[Optional()])
-    device_id = SelectField("Device", choices=[("", "none")], validate_choice=False)
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Title is required.")), Length(max=200)])
+    description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 4})
+    status = SelectField(_l("Status"), choices=_choices(TASK_STATUSES), default="todo")
+    assignee = SelectField(_l("Assignee"), choices=[("", _l("nobody"))], validate_choice=False)
+    due_date = DateField(_l("Due date"), validators=[Optional()])
+    device_id = SelectField(_l("Device"), choices=[("", _l("none"))], validate_choice=False)
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField("Comment", validators=[DataRequired("Write a comment first.")], render_kw={"rows": 3})
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(_l("Write a comment first."))], render_kw={"rows": 3})
 
 
 class ProjectDeleteForm(FlaskForm):
-    cascade = BooleanField("Also delete its devices and their history")
+    cascade = BooleanField(_l("Also delete its devices and their history"))

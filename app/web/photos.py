@@ -7,6 +7,7 @@ device, an unknown sha256, or one this device's history never referenced, are al
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -73,15 +74,15 @@ def upload(device_id: str):  # type: ignore[no-untyped-def]
         abort(404)
     except ServiceError as exc:
         db.session.rollback()
-        flash(f"Photo not added: {exc.message}", "error")
+        flash(gettext("Photo not added: %(message)s", message=exc.message), "error")
         return _back(device_id)
     name = result["photo"]["filename"]
     if not changed:
-        flash(f"{name} is already one of this device's photos: nothing changed.", "success")
+        flash(gettext("%(name)s is already one of this device's photos: nothing changed.", name=name), "success")
     elif result["location_removed"]:
-        flash(f"Photo {name} added; its location data was removed.", "success")
+        flash(gettext("Photo %(name)s added; its location data was removed.", name=name), "success")
     else:
-        flash(f"Photo {name} added.", "success")
+        flash(gettext("Photo %(name)s added.", name=name), "success")
     return _back(device_id)
 
 
@@ -89,7 +90,7 @@ def upload(device_id: str):  # type: ignore[no-untyped-def]
 @login_required
 def remove(device_id: str, sha: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
-        flash("The form expired; please try again.", "error")
+        flash(gettext("The form expired; please try again."), "error")
         return _back(device_id)
     try:
         result = photos.remove_photo(_user(), device_id, sha)
@@ -99,5 +100,5 @@ def remove(device_id: str, sha: str):  # type: ignore[no-untyped-def]
         db.session.rollback()
         flash(exc.message, "error")
         return _back(device_id)
-    flash(f"Photo {result['photo']['filename']} removed; older versions still show it.", "success")
+    flash(gettext("Photo %(name)s removed; older versions still show it.", name=result["photo"]["filename"]), "success")
     return _back(device_id)

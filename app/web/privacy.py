@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from app.extensions import db
-from app.services import deletion, exports
+from app.services import deletion, exports, policy
 from app.services.errors import ServiceError
 from app.web import preferences
 from app.web.forms import ConfirmForm, DeleteAccountForm, PreferencesForm
+from app.web.fresh import require_fresh_login
 
 bp = Blueprint("privacy", __name__, url_prefix="/settings")
 
@@ -27,6 +29,7 @@ def _page(delete_form: DeleteAccountForm | None = None, status: int = 200):  # t
         blocking=blocking,
         doomed=doomed,
         purge_days=deletion.PURGE_DELAY.days,
+        policy=policy.current_version(),
     ), status
 
 
@@ -38,12 +41,13 @@ def privacy():  # type: ignore[no-untyped-def]
 
 @bp.post("/privacy/export")
 @login_required
+@require_fresh_login
 def start_export():  # type: ignore[no-untyped-def]
     if ConfirmForm().validate_on_submit():
         try:
             exports.start_export(current_user._get_current_object())
             db.session.commit()
-            flash("Your export is being prepared; it appears below when it is ready.", "success")
+            flash(_("Your export is being prepared; it appears below when it is ready."), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -52,6 +56,7 @@ def start_export():  # type: ignore[no-untyped-def]
 
 @bp.post("/privacy/delete")
 @login_required
+@require_fresh_login
 def delete_account():  # type: ignore[no-untyped-def]
     form = DeleteAccountForm(prefix="del")
     if not form.validate_on_submit():
@@ -66,7 +71,7 @@ def delete_account():  # type: ignore[no-untyped-def]
     db.session.commit()
     logout_user()
     session.clear()
-    flash(f"Your account is closed. Everything is purged on {purge_after:%Y-%m-%d}.", "success")
+    flash(_("Your account is closed. Everything is purged on %(date)s.", date=f"{purge_after:%Y-%m-%d}"), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -78,7 +83,7 @@ def set_preferences():  # type: ignore[no-untyped-def]
     response = redirect(target)
     if form.validate_on_submit():
         preferences.set_cookie(response, form.theme.data or "", form.language.data or "")
-        flash("Preferences saved.", "success")
+        flash(_("Preferences saved."), "success")
     else:
-        flash("Choose a theme and a language from the lists.", "error")
+        flash(_("Choose a theme and a language from the lists."), "error")
     return response

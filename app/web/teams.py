@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from app.services import teams
 from app.services.errors import NotFound, ServiceError
 from app.services.permissions import role_allows
 from app.web.forms import ConfirmForm, InviteForm, RoleForm, TeamForm
+from app.web.fresh import reauth_redirect
 
 bp = Blueprint("teams", __name__)
 
@@ -31,7 +33,7 @@ def new_team():  # type: ignore[no-untyped-def]
         try:
             access = teams.create_team(current_user._get_current_object(), form.name.data or "")
             db.session.commit()
-            flash(f"Team {access.team.name} created.", "success")
+            flash(_("Team %(name)s created.", name=access.team.name), "success")
             return redirect(url_for("teams.team_page", slug=access.team.slug))
         except ServiceError as exc:
             db.session.rollback()
@@ -66,7 +68,9 @@ def invite(slug: str):  # type: ignore[no-untyped-def]
             result = teams.add_member(access, form.email.data or "", form.role.data or "viewer",
                                       current_app.config["INFRATRACE"].public_url)
             db.session.commit()
-            flash("Member added." if hasattr(result, "user_id") else "Invitation sent.", "success")
+            flash(_("Member added.") if hasattr(result, "user_id") else
+                  _("Invitation sent; it stays pending until accepted (an address must be verified to be added "
+                    "directly)."), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -83,10 +87,15 @@ def change_role(slug: str, username: str):  # type: ignore[no-untyped-def]
     access = _access(slug)
     form = RoleForm()
     if form.validate_on_submit():
+        if teams.touches_ownership(access, username, form.role.data or ""):
+            # Handing out or giving up ownership (a transfer) needs the password typed recently.
+            stale = reauth_redirect()
+            if stale is not None:
+                return stale
         try:
             teams.change_role(access, username, form.role.data or "")
             db.session.commit()
-            flash(f"{username} is now {form.role.data}.", "success")
+            flash(_("%(username)s is now %(role)s.", username=username, role=form.role.data), "success")
         except ServiceError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -101,7 +110,7 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
         try:
             teams.remove_member(access, username)
             db.session.commit()
-            flash(f"{username} was removed from the team.", "success")
+            flash(_("%(username)s was removed from the team.", username=username), "success")
             if username.lower() == current_user.username_key:
                 return redirect(url_for("dashboard.index"))
         except ServiceError as exc:
@@ -117,13 +126,13 @@ def invitation(secret: str):  # type: ignore[no-untyped-def]
     except NotFound:
         return render_template("teams/invitation.html", invitation=None, confirm=None), 404
     if not current_user.is_authenticated:
-        flash("Log in or sign up to accept the invitation.", "info")
+        flash(_("Log in or sign up to accept the invitation."), "info")
         return redirect(url_for("auth.login", next=request.path))
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         membership = teams.accept_invitation(current_user._get_current_object(), secret)
         db.session.commit()
-        flash(f"You joined {membership.team.name}.", "success")
+        flash(_("You joined %(name)s.", name=membership.team.name), "success")
         return redirect(url_for("teams.team_page", slug=membership.team.slug))
     return render_template("teams/invitation.html", invitation=found, confirm=form)
 

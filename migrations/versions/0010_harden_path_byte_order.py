@@ -5,14 +5,14 @@ byte order; with the column in "C" the (device_id, path, seq) index serves them 
 database's default collation. SQLite compares bytes already: nothing to do there.
 
 Revision ID: 0010_harden
-Revises: 0010_door
+Revises: 0015_search
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0010_harden'
-down_revision = '0010_door'
+down_revision = '0015_search'
 branch_labels = None
 depends_on = None
 
