@@ -11,6 +11,7 @@ from sqlalchemy import event
 
 from app.config import Config
 from app.extensions import csrf, db, limiter, login_manager
+from app.http.requests import AppRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config.from_env()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder="static")
+    app.request_class = AppRequest
     app.config.update(
         INFRATRACE=config,
         SECRET_KEY=config.secret_key,

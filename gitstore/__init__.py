@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pygit2
 
-from .canonical import canonical_json, natural_key
+from .canonical import MAX_JSON_DEPTH, JSONRefused, canonical_json, load_json, natural_key
 from .errors import (
     AmbiguousRevision,
     ConflictError,
@@ -59,6 +59,9 @@ pygit2.settings.enable_fsync_gitdir(False)
 pygit2.settings.enable_strict_hash_verification(False)
 
 __all__ = [
+    "MAX_JSON_DEPTH",
+    "JSONRefused",
+    "load_json",
     "COMMITTER",
     "AmbiguousRevision",
     "Author",

@@ -112,6 +112,9 @@ class Snapshot:
     configs: dict[str, bytes]
     ports: list
     photos: list
+    # JSON files of this version that cannot be read (not JSON, too deep, duplicate keys, wrong
+    # shape): their field above holds the empty default, and readers say "unreadable".
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

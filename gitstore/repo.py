@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import secrets
 import shutil
@@ -18,7 +17,7 @@ import pygit2
 from pygit2.enums import ObjectType, SortMode
 
 from . import diff as diffing
-from .canonical import canonical_json
+from .canonical import JSONRefused, canonical_json, load_json
 from .errors import ConflictError, GitStoreError, InvalidChange, RepositoryNotFound, RevisionNotFound
 from .identity import clean_message, committer, signature
 from .linediff import LineDiffOptions
@@ -411,9 +410,13 @@ class DeviceRepo(TagsMixin):
     # -- reading --------------------------------------------------------------------------------
 
     def read(self, rev: str) -> Snapshot:
+        """One version's content. A JSON file that cannot be read (a push or import from before
+        the checks, or a damaged repo) is listed in `unreadable`, never an error: one bad version
+        must not break the pages, API answers and data exports around it."""
         commit = self._commit(rev)
         tree = commit.tree
         configs: dict[str, bytes] = {}
+        unreadable: list[str] = []
         if CONFIGS_DIR in tree:
             _collect_blobs(self.raw, tree[CONFIGS_DIR], "", configs)
         return Snapshot(
@@ -423,10 +426,11 @@ class DeviceRepo(TagsMixin):
             author_name=commit.author.name,
             author_email=commit.author.email,
             created_at=_utc(commit.author.time),
-            device=_json_file(tree, DEVICE_FILE, {}),
+            device=_json_file(tree, DEVICE_FILE, {}, unreadable),
             configs=configs,
-            ports=_json_file(tree, PORTS_FILE, []),
-            photos=_json_file(tree, PHOTOS_FILE, []),
+            ports=_json_file(tree, PORTS_FILE, [], unreadable),
+            photos=_json_file(tree, PHOTOS_FILE, [], unreadable),
+            unreadable=tuple(unreadable),
         )
 
     def indexable_files(self, rev: str, folder: str, names: tuple[str, ...] = ()) -> dict[str, bytes]:
@@ -533,13 +537,49 @@ class DeviceRepo(TagsMixin):
                 continue
             seen_blobs.add(blob_id)
             try:
-                photos = json.loads(self.raw[blob_id].data)
-            except ValueError:
-                continue  # validated on write; a damaged file has no references to keep
+                photos = load_json(self.raw[blob_id].data)
+            except JSONRefused:
+                continue  # validated on write; an unreadable file has no references to keep
             for photo in photos if isinstance(photos, list) else []:
                 if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
                     shas.setdefault(photo["sha256"], str(photo.get("content_type") or "application/octet-stream"))
         return shas
+
+    def unreachable(self, oids: list[str]) -> list[str]:
+        """Those of `oids` that no ref reaches: what a fetch must not hand out.
+
+        A ref's tip is reachable (every object of a tag chain included), and so is a commit in the
+        history of any ref's commit. Anything else (a deleted tag's object, a commit that lost a
+        compare-and-swap race, a tree or blob asked for by id, an unknown id) is not.
+        """
+        tips: set[str] = set()
+        tip_commits: list[pygit2.Oid] = []
+        for ref in self.raw.references.objects:
+            try:
+                obj = self.raw.get(ref.resolve().target)
+            except (KeyError, pygit2.GitError):
+                continue
+            while obj is not None and obj.type == ObjectType.TAG:
+                tips.add(str(obj.id))
+                obj = self.raw.get(obj.target)
+            if obj is not None:
+                tips.add(str(obj.id))
+                if obj.type == ObjectType.COMMIT:
+                    tip_commits.append(obj.id)
+        refused = []
+        for oid in oids:
+            if oid in tips:
+                continue
+            try:
+                obj = self.raw.get(oid)
+            except ValueError:
+                obj = None
+            if obj is not None and obj.type == ObjectType.COMMIT and any(
+                self.raw.descendant_of(tip, obj.id) for tip in tip_commits
+            ):
+                continue
+            refused.append(oid)
+        return refused
 
     def referenced_photo_shas(self) -> set[str]:
         """sha256 of every photo any version reachable from any ref (branch or tag) references."""
@@ -613,13 +653,28 @@ def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
         return None
 
 
-def _json_file(tree: pygit2.Tree, name: str, default: object) -> object:
+def _json_file(tree: pygit2.Tree, name: str, default: object, unreadable: list[str] | None = None) -> object:
+    """A JSON file of the version, or `default` when it is absent or cannot be read (its name is
+    then added to `unreadable`). Read with the strict reader, and of the shape the file must have
+    (device.json an object; ports.json and photos.json lists of objects), so what is returned is
+    safe for every template, encoder and diff that walks it."""
     if name not in tree:
         return default
     try:
-        return json.loads(tree[name].data)
-    except ValueError as exc:
-        raise GitStoreError(f"{name} is not valid JSON") from exc
+        value = load_json(tree[name].data)
+    except JSONRefused:
+        value = None
+    if not _json_shape_ok(name, value):
+        if unreadable is not None:
+            unreadable.append(name)
+        return default
+    return value
+
+
+def _json_shape_ok(name: str, value: object) -> bool:
+    if name == DEVICE_FILE:
+        return isinstance(value, dict)
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 def _collect_blobs(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # Names that `resolve` (and git) read as something else than a tag.
 _RESERVED = frozenset({"HEAD", "main", "@"})
+# Beyond what git refuses: C1 controls and line/paragraph separators, never in a name people read.
+_NAME_CONTROL = re.compile("[\x80-\x9f\u2028\u2029]")
 
 
 def validate_tag_name(name: str) -> str:
@@ -36,6 +39,7 @@ def validate_tag_name(name: str) -> str:
         or name.startswith("-")
         or name in _RESERVED
         or UNSAFE_CHARS.search(name)  # the C check stops at NUL: "a\0b" would pass as "a"
+        or _NAME_CONTROL.search(name)
         or FULL_ID.fullmatch(name.lower())
         or not pygit2.reference_is_valid_name(TAG_PREFIX + name)
     ):

@@ -23,7 +23,8 @@ _RESERVED_SEGMENTS = {".git", "git~1", ".gitmodules", "gitmod~1", ".gitattribute
 _HFS_IGNORABLE = dict.fromkeys(
     [*range(0x200C, 0x2010), *range(0x202A, 0x202F), *range(0x206A, 0x2070), 0xFEFF]
 )
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0 and C1 controls, and the line and paragraph separators: never in a name.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 PHOTO_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})

@@ -238,7 +238,9 @@ TRAVERSAL = [
     "/git/acme/core/sw1.git/description",
     "/git/acme/core/sw1.git/",
     "/git/acme/core/sw1.git",
-    "/git/acme/core/sw1/info/refs?service=git-upload-pack",
+    # Without `.git` the URL is served since issue 9 (tests/test_git_http_reachability.py); a doubled
+    # suffix names a device that does not exist.
+    "/git/acme/core/sw1.git.git/info/refs?service=git-upload-pack",
     "/git//acme/core/sw1.git/info/refs?service=git-upload-pack",
     "/git/acme/core/sw1.git//info/refs?service=git-upload-pack",
     "/git/acme/core/sw1.git/info/refs/?service=git-upload-pack",

@@ -75,6 +75,8 @@ def get_version(device_id: str, rev: str):  # type: ignore[no-untyped-def]
         "configs_base64": binary,
         "ports": snap.ports,
         "photos": snap.photos,
+        # JSON files of this version that cannot be read (their field above is empty).
+        "unreadable": list(snap.unreadable),
         "web_url": _commit_url(device.id, snap.commit),
     })
 

@@ -1,4 +1,4 @@
-"""Parsing `/git/<team>/<project>/<device>.git/<endpoint>`: three slugs and one of three endpoints.
+"""Parsing `/git/<team>/<project>/<device>[.git]/<endpoint>`: three slugs and one of three endpoints.
 
 Anything else under /git (repository files, dumb-protocol paths, encoded or traversing names) is
 not a route at all and answers 404 before authentication: such a URL names no repository, so the
@@ -13,8 +13,11 @@ from dataclasses import dataclass
 # Slugs are lower-case words and hyphens; a little wider here (the lookup is an exact match in
 # SQL), but never starting with '-' or '.', never containing '/', '\\', '%', '..' or controls.
 _SEGMENT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}"
+# The device may be named with or without `.git` (`git clone .../sw1` works like `.../sw1.git`);
+# the lazy quantifier lets an optional `.git` suffix go to the suffix, not into the slug.
+_DEVICE = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}?"
 _GIT_PATH = re.compile(
-    rf"/git/(?P<team>{_SEGMENT})/(?P<project>{_SEGMENT})/(?P<device>{_SEGMENT})\.git"
+    rf"/git/(?P<team>{_SEGMENT})/(?P<project>{_SEGMENT})/(?P<device>{_DEVICE})(?:\.git)?"
     r"/(?P<endpoint>info/refs|git-upload-pack|git-receive-pack)"
 )
 ENDPOINTS = ("info/refs", "git-upload-pack", "git-receive-pack")

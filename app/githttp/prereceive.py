@@ -12,7 +12,6 @@ gitstore and pygit2. The rules come from gitstore, so a push is validated exactl
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -29,7 +28,9 @@ from pygit2.enums import FileMode, ObjectType, SortMode  # noqa: E402
 
 from gitstore import (  # noqa: E402
     InvalidChange,
+    JSONRefused,
     canonical_json,
+    load_json,
     validate_config_name,
     validate_device_json,
     validate_photos,
@@ -278,9 +279,9 @@ class Checker:
             return
         data = self.repo[entry.id].data
         try:
-            parsed = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
-            self.errors.append(f"{where}: {path}: not valid JSON ({exc})")
+            parsed = load_json(data)
+        except JSONRefused as exc:
+            self.errors.append(f"{where}: {path}: {exc.message}")
             return
         try:
             clean = JSON_VALIDATORS[path](parsed)
@@ -373,9 +374,9 @@ def _history_photos(repo: pygit2.Repository) -> set[str]:
             continue
         seen_blobs.add(str(entry.id))
         try:
-            photos = json.loads(repo[entry.id].data)
-        except ValueError:
-            continue
+            photos = load_json(repo[entry.id].data)
+        except JSONRefused:
+            continue  # an unreadable file names no photo
         for photo in photos if isinstance(photos, list) else []:
             if isinstance(photo, dict) and isinstance(photo.get("sha256"), str):
                 shas.add(photo["sha256"])
@@ -387,10 +388,6 @@ def _team_photos(path: str | None) -> frozenset[str] | None:
         return None
     with open(path, encoding="ascii") as handle:
         return frozenset(line.strip() for line in handle if line.strip())
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
 
 
 def open_with_quarantine(git_dir: str, env: dict[str, str]) -> pygit2.Repository:

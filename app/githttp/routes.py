@@ -25,11 +25,13 @@ from app.githttp.body import BadBody, BodyTooLarge, spool_body
 from app.githttp.hooks import ensure_hooks_dir, home_dir
 from app.githttp.paths import GitPath, parse
 from app.githttp.runner import CHUNK, GitProcess, base_env, git_command
+from app.githttp.wants import wanted_oids
 from app.services import device_door, git_access, gitstore_bridge
 from app.services.device_door import Actor
 from app.services.errors import ServiceError
 from app.services.git_access import GitAuthError, GitCaller, GitDenied, GitTarget
 from app.services.teams import TeamAccess
+from gitstore import DeviceRepo
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +217,17 @@ def _spooled_body() -> IO[bytes]:
 def _upload_pack(repo_dir: Path) -> Response:
     body = _spooled_body()
     try:
+        wants = wanted_oids(body)
+        if wants:
+            with DeviceRepo.open(repo_dir) as repo:
+                refused = repo.unreachable(wants)
+            if refused:
+                # An ERR packet: git prints "remote error: upload-pack: not our ref <id>", as it
+                # does itself for an unreachable want under protocol v0.
+                message = pkt_line(f"ERR upload-pack: not our ref {refused[0]}\n")
+                response = Response(message, status=200, content_type="application/x-git-upload-pack-result")
+                response.headers.update(NO_CACHE)
+                return response
         process = _start("git-upload-pack", repo_dir, _env("git-upload-pack"), stdin=body)
     finally:
         body.close()  # git holds its own descriptor of the file

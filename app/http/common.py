@@ -16,7 +16,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.extensions import db
 from app.models import Device
 from app.services.errors import BadRequest, ValidationError
-from app.services.validation import require_object
+from app.services.validation import parse_json, require_object
+from gitstore import load_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -25,11 +26,7 @@ MAX_LIMIT = 200
 def json_body() -> dict[str, Any]:
     if not request.data:
         raise BadRequest("A JSON body is required.", code="malformed")
-    try:
-        body = json.loads(request.get_data(cache=True))
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.", code="malformed") from None
-    return require_object(body)
+    return require_object(parse_json(request.get_data(cache=True)))
 
 
 def iso(value: datetime | None) -> str | None:
@@ -65,7 +62,7 @@ def _encode(values: Sequence[Any]) -> str:
 def _decode(cursor: str, width: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
+        values = load_json(raw)
         if not isinstance(values, list) or len(values) != width:
             raise ValueError
         return [datetime.fromisoformat(v["$dt"]) if isinstance(v, dict) else v for v in values]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from flask import Response, send_file
 
 from app.services import photos, versions
+from app.storage.objectstore import content_disposition
 
 # Private: the bytes are only for callers who passed the permission check, so no shared cache
 # may keep them; immutable: a sha256 URL never changes content.
@@ -21,23 +21,21 @@ CACHE_CONTROL = "private, max-age=31536000, immutable"
 def raw_file_response(data: bytes, path: str) -> Response:
     """Bytes with a content type no browser will execute: text or an opaque download."""
     text, _ = versions.encode_content(data)
-    name = path.rsplit("/", 1)[-1].replace('"', "")
+    name = path.rsplit("/", 1)[-1]
     if text is not None:
         response = Response(data, mimetype="text/plain")
         response.headers["Content-Type"] = "text/plain; charset=utf-8"
-        response.headers["Content-Disposition"] = f'inline; filename="{name}"'
+        response.headers["Content-Disposition"] = content_disposition(name, "inline", "config")
     else:
         response = Response(data, mimetype="application/octet-stream")
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = content_disposition(name, "attachment", "config")
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 def inline_disposition(filename: str) -> str:
     """`inline` with an ASCII fallback and the RFC 6266 UTF-8 form; quotes and controls dropped."""
-    clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/;').strip() or "photo"
-    fallback = "".join(ch if " " <= ch <= "~" else "_" for ch in clean)
-    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+    return content_disposition(filename, "inline", "photo")
 
 
 def image_response(path: Path, content_type: str, filename: str, etag: str) -> Response:

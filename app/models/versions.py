@@ -51,7 +51,10 @@ class CommitPath(Base):
     commit_id: Mapped[int] = mapped_column(ForeignKey("commits.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    path: Mapped[str] = mapped_column(String(300))
+    # Byte order ("C") on PostgreSQL, whatever the database's default collation: directory filters
+    # are ranges (`path > 'dir/' AND path < 'dir0'`) that only byte order keeps exact, and the
+    # (device_id, path, seq) index must be in that order to serve them. SQLite compares bytes already.
+    path: Mapped[str] = mapped_column(String(300).with_variant(String(300, collation="C"), "postgresql"))
     old_path: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(10))
     additions: Mapped[int] = mapped_column(Integer, default=0)

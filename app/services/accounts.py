@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import SecurityEvent, User, utcnow
 from app.services.errors import ValidationError
 from app.services.passwords import hash_password, password_problem, verify_password
+from app.services.validation import check_name
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,37}[A-Za-z0-9])?$")
 RESERVED_USERNAMES = {"admin", "api", "git", "login", "logout", "signup", "static", "settings", "root"}
@@ -180,10 +181,7 @@ def update_profile(user: User, changes: dict[str, str], ip: str | None = None) -
         user.username, user.username_key = username, username.lower()
     for field, limit in PROFILE_LIMITS.items():
         if field in changes:
-            value = changes[field].strip()
-            if len(value) > limit:
-                raise ValidationError(f"At most {limit} characters.", field=field)
-            setattr(user, field, value)
+            setattr(user, field, check_name(changes[field], field, max_length=limit, required=False))
     record_event(user, "profile_updated", ip=ip)
 
 

@@ -12,7 +12,6 @@ Every query is limited to the caller's team: another team's devices never appear
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +31,7 @@ from app.services.errors import ValidationError
 from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer
+from gitstore import load_json
 
 QUERY_MAX = 500
 CONTEXT = 2
@@ -514,8 +514,8 @@ def search_vlan(access: TeamAccess, vid: int, filters: Filters | None = None) ->
         if literal not in content:
             continue
         try:
-            items = json.loads(content)
-        except (ValueError, RecursionError):
+            items = load_json(content)  # the one strict reader of repo JSON
+        except ValueError:
             continue
         for port in items if isinstance(items, list) else []:
             if not isinstance(port, dict):

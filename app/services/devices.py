@@ -22,7 +22,15 @@ from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, ValidationError
 from app.services.gitstore_bridge import author_for
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, choice_field, slugify, string_field
+from app.services.validation import (
+    NAME_FORBIDDEN,
+    check_fields,
+    check_text,
+    choice_field,
+    name_field,
+    slugify,
+    string_field,
+)
 from gitstore import Changes, DeviceRepo, ImportVersion, InvalidChange
 
 MAX_IPS = 16
@@ -109,13 +117,14 @@ def _custom_fields(value: Any) -> dict[str, Any]:
                               code="too_long")
     for key, item in value.items():
         field = f"custom_fields.{key}"
-        if not key or len(key) > MAX_CUSTOM_KEY or any(ord(ch) < 32 for ch in key):
+        if not key or len(key) > MAX_CUSTOM_KEY or NAME_FORBIDDEN.search(key):
             raise ValidationError(f"Custom field names are 1-{MAX_CUSTOM_KEY} printable characters.",
                                   field=field, code="invalid")
         if isinstance(item, str):
             if len(item) > MAX_CUSTOM_VALUE:
                 raise ValidationError(f"'{key}' must be at most {MAX_CUSTOM_VALUE} characters.", field=field,
                                       code="too_long")
+            check_text(item, field)
         elif item is not None and not isinstance(item, bool | int | float):
             raise ValidationError("Custom field values are strings, numbers, booleans or null.", field=field,
                                   code="wrong_type")
@@ -166,7 +175,8 @@ def _parse(body: dict[str, Any], device: Device | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, limit in STRING_LIMITS.items():
         if creating or key in body:
-            values[key] = string_field(body, key, max_length=limit, required=key == "name")
+            values[key] = (name_field(body, key, max_length=limit) if key == "name"
+                           else string_field(body, key, max_length=limit))
     if creating or "status" in body:
         values["status"] = choice_field(body, "status", DEVICE_STATUSES, "active")
     ips = _ips(body, device.management_ips if device else None)

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 EXPORT_TTL = timedelta(days=7)
 FORMAT = "infratrace-export/1"
 CONTENT_TYPE = "application/json"
+UNREADABLE = "unreadable"
 
 
 def export_key(user_id: str, export_id: str) -> str:
@@ -374,6 +375,9 @@ def _versions(device: Device, usernames: dict[str, str]) -> Iterator[dict[str, A
 def _version_items(repo: Any, usernames: dict[str, str]) -> Iterator[dict[str, Any]]:
     for info in repo.log():
         snap = repo.read(info.commit)
+        # A file this version holds but nobody can read (gitstore.Snapshot.unreadable) is exported
+        # as "unreadable" instead of failing the whole export.
+        bad = {name.removesuffix(".json") for name in snap.unreadable}
         yield {
             "commit": info.commit,
             "parents": info.parents,
@@ -382,11 +386,12 @@ def _version_items(repo: Any, usernames: dict[str, str]) -> Iterator[dict[str, A
             "author_pseudonym": info.author_name,
             "author": usernames.get(info.author_email),
             "files_changed": [f.path for f in info.files],
-            "device": snap.device,
+            "device": UNREADABLE if "device" in bad else snap.device,
             "configs": {name: _content(raw) for name, raw in sorted(snap.configs.items())},
-            "ports": snap.ports,
+            "ports": UNREADABLE if "ports" in bad else snap.ports,
             # References only: photo bytes live in object storage under their sha256.
-            "photos": snap.photos,
+            "photos": UNREADABLE if "photos" in bad else snap.photos,
+            "unreadable": list(snap.unreadable),
         }
 
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 from app.services.errors import ValidationError
+from app.services.validation import check_text
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 METADATA_MAX_KEYS = 100
@@ -78,9 +79,7 @@ def text_field(body: Mapping[str, Any], key: str, *, max_length: int) -> str:
         raise ValidationError(f"'{key}' must be a string.", field=key, code="wrong_type")
     if len(value) > max_length:
         raise ValidationError(f"'{key}' must be at most {max_length} characters.", field=key, code="too_long")
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
-        raise ValidationError(f"'{key}' contains control characters.", field=key, code="invalid")
-    return value.strip()
+    return check_text(value, key).strip()
 
 
 def status_field(body: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:

@@ -13,7 +13,7 @@ from app.services import audit
 from app.services.errors import ValidationError
 from app.services.inventory_fields import text_field
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, string_field
+from app.services.validation import check_fields, name_field
 
 NETWORK_FIELDS = ("name", "cidr", "description", "documentation", "topology_notes", "vlans")
 VLAN_FIELDS = ("vid", "name", "description")
@@ -87,7 +87,7 @@ def parse_vlans(value: Any) -> list[dict[str, Any]]:
                                   field=f"{where}.vid", code="duplicate_vid")
         seen.add(vid)
         try:
-            name = string_field(item, "name", max_length=NAME_MAX)
+            name = name_field(item, "name", max_length=NAME_MAX, required=False)
             description = text_field(item, "description", max_length=VLAN_DESCRIPTION_MAX)
         except ValidationError as exc:
             raise ValidationError(exc.message.replace(f"'{exc.field}'", f"'{where}.{exc.field}'"),
@@ -98,7 +98,7 @@ def parse_vlans(value: Any) -> list[dict[str, Any]]:
 
 def _apply(network: Network, body: dict[str, Any]) -> None:
     if "name" in body:
-        network.name = string_field(body, "name", max_length=NAME_MAX, required=True)
+        network.name = name_field(body, "name", max_length=NAME_MAX)
     if "cidr" in body:
         network.cidr = parse_cidr(body["cidr"])
     if "description" in body:

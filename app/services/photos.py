@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -40,7 +39,7 @@ from app.storage.blobs import check_sha256
 from app.storage.images import EXTENSIONS, ImageRejected, inspect, strip_location
 from app.storage.objectstore import ObjectStoreError, open_object_store
 from app.storage.photo_files import fetch_blob, fetch_thumbnail, make_thumbnail, store_blob
-from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound
+from gitstore import AmbiguousRevision, Changes, DeviceRepo, RevisionNotFound, load_json
 
 PHOTOS_FILE = "photos.json"
 UPLOAD_FIELDS = {"file", "caption", "strip_location", "parent"}
@@ -242,7 +241,7 @@ def _in_history(device: Device, sha: str) -> dict[str, Any] | None:
     with open_repo(device) as repo:
         for commit in commits:
             try:
-                photos = json.loads(repo.read_file(commit, PHOTOS_FILE))
+                photos = load_json(repo.read_file(commit, PHOTOS_FILE))
             except (FileNotFoundError, RevisionNotFound, ValueError):
                 continue  # the file was removed in that commit (or is unreadable): no reference
             for photo in photos if isinstance(photos, list) else []:

@@ -20,7 +20,7 @@ from app.services.errors import Conflict
 from app.services.gitstore_bridge import repo_path
 from app.services.inventory_fields import metadata_field, slug_field, status_field, text_field
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, slugify, string_field
+from app.services.validation import check_fields, name_field, slugify
 
 PROJECT_FIELDS = ("name", "slug", "description", "status", "metadata")
 NAME_MAX = 100
@@ -78,7 +78,7 @@ def _check_slug_free(team_id: str, slug: str, exclude_id: str | None = None) -> 
 def create_project(access: TeamAccess, body: dict[str, Any]) -> Project:
     access.require("inventory.write")
     check_fields(body, PROJECT_FIELDS)
-    name = string_field(body, "name", max_length=NAME_MAX, required=True)
+    name = name_field(body, "name", max_length=NAME_MAX)
     slug = slug_field(body)
     description = text_field(body, "description", max_length=DESCRIPTION_MAX)
     status = status_field(body, "status", PROJECT_STATUSES) if "status" in body else "active"
@@ -102,7 +102,7 @@ def update_project(access: TeamAccess, project: Project, body: dict[str, Any]) -
     check_fields(body, PROJECT_FIELDS)
     before = snapshot(project)
     if "name" in body:
-        project.name = string_field(body, "name", max_length=NAME_MAX, required=True)
+        project.name = name_field(body, "name", max_length=NAME_MAX)
     if "slug" in body:
         slug = slug_field(body)
         if slug is None:

@@ -12,7 +12,7 @@ from app.services import audit
 from app.services.errors import ValidationError
 from app.services.inventory_fields import date_field, status_field, text_field
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, string_field
+from app.services.validation import check_fields, name_field
 
 TASK_FIELDS = ("title", "description", "status", "assignee", "due_date", "device_id")
 COMMENT_FIELDS = ("body",)
@@ -102,7 +102,7 @@ def _device(project: Project, value: Any) -> Device | None:
 
 def _apply(task: Task, project: Project, body: dict[str, Any]) -> None:
     if "title" in body:
-        task.title = string_field(body, "title", max_length=TITLE_MAX, required=True)
+        task.title = name_field(body, "title", max_length=TITLE_MAX)
     if "description" in body:
         task.description = text_field(body, "description", max_length=DESCRIPTION_MAX)
     if "status" in body:

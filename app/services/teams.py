@@ -17,7 +17,7 @@ from app.services.accounts import normalise_email
 from app.services.errors import Conflict, NotFound, ValidationError
 from app.services.mail import send_mail
 from app.services.permissions import require
-from app.services.validation import slugify
+from app.services.validation import check_name, slugify
 
 INVITATION_TTL = timedelta(days=7)
 
@@ -35,11 +35,7 @@ class TeamAccess:
 
 
 def create_team(user: User, name: str) -> TeamAccess:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError("'name' is required.", field="name", code="required")
-    if len(name) > 100:
-        raise ValidationError("'name' must be at most 100 characters.", field="name", code="too_long")
+    name = check_name(name, "name", max_length=100)
     base = slugify(name, 50)
     slug, n = base, 1
     while db.session.scalar(select(Team.id).where(Team.slug == slug)):

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.services.accounts import record_event
 from app.services.errors import NotFound, ValidationError
+from app.services.validation import check_name
 
 TOKEN_PREFIX = "itr_"
 VALID_SCOPES = (["read"], ["read", "write"])
@@ -33,10 +34,9 @@ def hash_secret(secret: str) -> str:
 def create_token(
     user: User, name: object, scopes: object, expires_at: datetime | None = None, ip: str | None = None
 ) -> NewToken:
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
         raise ValidationError("'name' is required.", field="name", code="required")
-    if len(name.strip()) > 100:
-        raise ValidationError("'name' must be at most 100 characters.", field="name", code="too_long")
+    name = check_name(name, "name", max_length=100)
     if scopes is None:
         scopes = ["read"]
     if not isinstance(scopes, list) or sorted(set(scopes)) not in (["read"], ["read", "write"]):
@@ -48,7 +48,7 @@ def create_token(
     secret = TOKEN_PREFIX + secrets.token_urlsafe(30)
     token = ApiToken(
         user_id=user.id,
-        name=name.strip(),
+        name=name,
         token_hash=hash_secret(secret),
         prefix=secret[:8],
         scopes=",".join(sorted(set(scopes))),

@@ -360,8 +360,8 @@ def history_page(
         # Seqs first, straight off the (device_id, path, seq) index: the file itself, or the range
         # of paths under it as a directory ('0' sorts right after '/'). A directory's files share a
         # seq, hence DISTINCT. A rename is listed under its new path.
-        match = or_(CommitPath.path == path,
-                    (CommitPath.path > path + "/") & (CommitPath.path < path + "0"))
+        column = byte_order(CommitPath.path)
+        match = or_(column == path, (column > path + "/") & (column < path + "0"))
         seqs_query = select(CommitPath.seq).where(CommitPath.device_id == device.id, match).distinct()
         if before is not None:
             seqs_query = seqs_query.where(CommitPath.seq < before)
@@ -396,6 +396,13 @@ def history_page(
         for r in rows
     ]
     return {"items": items, "next_cursor": next_cursor}
+
+
+def byte_order(column: Any) -> Any:
+    """`column` compared byte by byte (code point order), independent of any database collation:
+    `COLLATE "C"` on PostgreSQL (a linguistic collation puts `configs/CORE/x` or `configs/córe/x`
+    between `configs/core/` and `configs/core0`); SQLite's default BINARY already is byte order."""
+    return column.collate("C") if db.engine.dialect.name == "postgresql" else column
 
 
 def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from app.services import access, audit_log, devices, networks, projects, tasks, 
 from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
+from app.services.validation import parse_json
 from app.web.forms import ConfirmForm
 from app.web.inventory_forms import CommentForm, NetworkForm, ProjectDeleteForm, ProjectForm, TaskForm
 
@@ -98,11 +99,7 @@ def _project_body(form: ProjectForm) -> dict[str, Any]:
                             "status": form.status.data}
     raw = (form.metadata.data or "").strip()
     if raw:
-        try:
-            body["metadata"] = json.loads(raw)
-        except ValueError as exc:
-            raise ValidationError(f"Metadata is not valid JSON ({exc.msg}, line {exc.lineno}).",
-                                  field="metadata") from None
+        body["metadata"] = parse_json(raw, field="metadata", what="Metadata")
     else:
         body["metadata"] = {}
     return body

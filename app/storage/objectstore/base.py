@@ -361,14 +361,16 @@ def _verified(info: ObjectInfo, chunks: Iterator[bytes]) -> Iterator[bytes]:
         )
 
 
-def content_disposition(filename: str) -> str:
-    """An ``attachment`` Content-Disposition that is safe for any user-given file name.
+def content_disposition(filename: str, disposition: str = "attachment", default: str = "download") -> str:
+    """A Content-Disposition that is safe for any user-given file name: the one builder for
+    every download (exports, raw configs, photos, presigned URLs).
 
-    Quotes, backslashes, path separators and control characters are dropped (header
-    injection, path tricks in the browser's save dialog); non-ASCII names travel in the
-    RFC 6266 ``filename*`` form with an ASCII fallback for old clients.
+    Quotes, backslashes, semicolons, path separators and control characters are dropped (header
+    injection, path tricks in the browser's save dialog); the name travels in the RFC 6266 /
+    RFC 5987 ``filename*=UTF-8''...`` form, with an ASCII fallback for old clients, so the header
+    itself is always ASCII (a raw non-Latin-1 name cannot even be sent as a header).
     """
-    clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/').strip()
-    clean = clean or "download"
+    clean = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/;').strip()
+    clean = clean or default
     fallback = "".join(ch if " " <= ch <= "~" else "_" for ch in clean)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(clean, safe='')}"
