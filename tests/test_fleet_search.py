@@ -215,3 +215,14 @@ def test_names_search_still_answers(world, fleet):
     body = _search(world, q="access-sw")
     assert [d["name"] for d in body["results"]["devices"]] == ["access-sw-1"]
     assert "projects" in body["results"] and "tasks" in body["results"]
+
+
+def test_search_sees_configs_after_redaction_never_a_secret(world):
+    device = world.create_device("edge-1", vendor="Cisco", model="ISR4331")
+    world.write(device["id"], configs={"running-config": "hostname edge-1\nsnmp-server community fleetSecretZq9 RO\n"},
+                message="collected")
+    assert _names(_search(world, q="fleetSecretZq9", kind="config")) == []
+    assert _names(_search(world, q="fleetSecretZq9", kind="config", absent="1")) == ["edge-1"]
+    [entry] = _search(world, q="snmp-server community", kind="config")["configs"]
+    [hit] = entry["files"][0]["lines"]
+    assert hit["text"].startswith("snmp-server community <redacted:") and "fleetSecretZq9" not in str(entry)
