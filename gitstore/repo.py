@@ -549,8 +549,9 @@ class DeviceRepo(TagsMixin):
         """Those of `oids` that no ref reaches: what a fetch must not hand out.
 
         A ref's tip is reachable (every object of a tag chain included), and so is a commit in the
-        history of any ref's commit. Anything else (a deleted tag's object, a commit that lost a
-        compare-and-swap race, a tree or blob asked for by id, an unknown id) is not.
+        history of any ref's commit. A tag object or commit no ref reaches (a deleted tag's object,
+        a commit that lost a compare-and-swap race) and unknown ids are refused; trees and blobs
+        are left to git (partial clones ask for them by id).
         """
         tips: set[str] = set()
         tip_commits: list[pygit2.Oid] = []
@@ -577,6 +578,11 @@ class DeviceRepo(TagsMixin):
             if obj is not None and obj.type == ObjectType.COMMIT and any(
                 self.raw.descendant_of(tip, obj.id) for tip in tip_commits
             ):
+                continue
+            if obj is not None and obj.type in (ObjectType.TREE, ObjectType.BLOB):
+                # A blobless (partial) clone fetches blobs and trees by id; proving such an object
+                # reachable means walking every tree of the history, so they are served. Tags and
+                # commits (what a deleted tag or a lost write leaves behind) are checked.
                 continue
             refused.append(oid)
         return refused

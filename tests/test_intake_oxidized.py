@@ -162,6 +162,8 @@ def test_oxidized_cannot_create_beyond_the_plan_or_write_an_archived_device(worl
     created = _post(world, editor, "edge-1", IOS).get_json()
     with app.app_context():
         plan = db.session.get(Device, created["device"]).team.plan
+    # Limits apply only when billing is on (with no Stripe key every team is unlimited).
+    monkeypatch.setitem(app.config, "INFRATRACE", app.config["INFRATRACE"].with_changes(stripe_secret_key="sk_test"))
     monkeypatch.setitem(plans.PLAN_LIMITS, plan, {"devices": 1, "members": None})
     error = assert_error(_post(world, editor, "edge-2", IOS), 402, "plan_limit")
     assert "devices" in error["message"]

@@ -51,7 +51,7 @@ def test_compare_two_chosen_versions(page, world):
     commits = [world.write(device["id"], configs={"running-config": _config(s, 119 + i)},
                            message=f"rotate secret {i}").get_json()["commit"] for i, s in enumerate(secrets)]
     _log_in(page)
-    page.goto(f"/devices/{device['id']}")
+    page.goto(f"/devices/{device['id']}#history")  # the device page's history tab
     page.check(f"input[name=from][value='{commits[0]}']")
     page.check(f"input[name=to][value='{commits[2]}']")
     page.click("button:has-text('Compare selected versions')")
