@@ -105,3 +105,24 @@ def test_version_webhook_carries_block_summaries(world: World):
             "interface GigabitEthernet1/0/19: description phone-471 → printer-129"]
     finally:
         receiver.close()
+
+
+def test_compare_header_lists_the_block_changes_between(world: World):
+    from tests.client_support import PASSWORD, get_csrf
+
+    device = world.create_device("access-sw-1", vendor="Cisco", model="C9300")
+    first = world.write(device["id"], configs={"running-config": IOS}, message="first")
+    base = first.get_json()["commit"]
+    first.close()
+    changed = IOS.replace("description phone-471", "description printer-129")
+    head = world.write(device["id"], configs={"running-config": changed}, message="relabel")
+    to = head.get_json()["commit"]
+    head.close()
+    drain(world.app)
+    client = world.app.test_client()
+    token = get_csrf(client, "/login")
+    client.post("/login", data={"login": "the-viewer", "password": PASSWORD, "csrf_token": token})
+    page = client.get(f"/devices/{device['id']}/compare", query_string={"from": base, "to": to})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "interface GigabitEthernet1/0/19: description phone-471 → printer-129" in html

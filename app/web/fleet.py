@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.extensions import db
 from app.http.errors import html_error
 from app.models import COMPLIANCE_KINDS, User
-from app.services import compliance, config_search, teams
+from app.services import compliance, config_search, teams, version_analysis
 from app.services.access import project_access
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
@@ -44,6 +44,12 @@ def _user() -> User:
 def device_compliance(device_id: str):  # type: ignore[no-untyped-def]
     """The device's current compliance result, for pages that show a device (already access-checked)."""
     return compliance.current_result(device_id)
+
+
+@bp.app_template_global()
+def changes_between(device_id: str, from_sha: str, to_sha: str):  # type: ignore[no-untyped-def]
+    """Block summaries of the versions a compare page spans (the device is already access-checked)."""
+    return version_analysis.summaries_between(device_id, from_sha, to_sha)
 
 
 @bp.app_template_global()
