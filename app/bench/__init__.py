@@ -29,13 +29,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from app.bench.search import KEYS as SEARCH_KEYS
 from app.bench.search import TARGETS as SEARCH_TARGETS
+from app.bench.timing import median_ms
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
@@ -67,16 +68,6 @@ KEYS = (
     "pages.compare_50k_10pct_hunks",
     *SEARCH_KEYS,
 )
-
-
-def _median_ms(fn: Callable[[], object], repeat: int) -> float:
-    fn()  # warm caches (SQLite pages, pack index, imports) the same way for both sides
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def _git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
@@ -367,14 +358,14 @@ class Bench:
         check(page(path=path)["items"], _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
 
         ours = {
-            "newest50": _median_ms(lambda: page(), repeat),
-            "deep_page": _median_ms(lambda: page(cursor=cursor), repeat),
-            "path": _median_ms(lambda: page(path=path), repeat),
+            "newest50": median_ms(lambda: page(), repeat),
+            "deep_page": median_ms(lambda: page(cursor=cursor), repeat),
+            "path": median_ms(lambda: page(path=path), repeat),
         }
         git = {
-            "newest50": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),
-            "deep_page": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt), repeat),
-            "path": _median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path), repeat),
+            "newest50": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),
+            "deep_page": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt), repeat),
+            "path": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path), repeat),
         }
         self.results.update({
             "history.versions": total,
@@ -409,8 +400,8 @@ class Bench:
         def ours() -> None:
             versions.diff_json(versions.diff_device(device, old, new))
 
-        ours_ms = _median_ms(ours, repeat)
-        git_ms = _median_ms(lambda: _git(repo, "diff", old, new), repeat)
+        ours_ms = median_ms(ours, repeat)
+        git_ms = median_ms(lambda: _git(repo, "diff", old, new), repeat)
         self.results.update({
             "diff.lines": count,
             "diff.changed_lines": changed,

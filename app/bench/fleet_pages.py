@@ -20,30 +20,19 @@ import argparse
 import json
 import random
 import shutil
-import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from app.bench import _config, _fast_import_stream, _git, _mutate, _text
+from app.bench.timing import median_ms
 
 FLEET = 10_000
 VERSIONS = 10_000
 VENDORS = [("Cisco", "C9300-48P"), ("Cisco", "N9K-C93180YC"), ("Juniper", "MX204"), ("Juniper", "EX4300"),
            ("Arista", "7050SX3"), ("Fortinet", "FG-100F"), ("MikroTik", "CCR2004")]
 STATUSES = ("active", "active", "active", "planned", "spare", "decommissioned")
-
-
-def _median_ms(fn: Any, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 class PagesBench:
@@ -171,7 +160,7 @@ class PagesBench:
             response = client.get(path)
             assert response.status_code == 200, (name, response.status_code)
             sizes[name] = len(response.data)
-            results[f"{name}_ms"] = round(_median_ms(lambda p=path: client.get(p), self.repeat), 2)
+            results[f"{name}_ms"] = round(median_ms(lambda p=path: client.get(p), self.repeat), 2)
         reference = results["reference_account_ms"]
         for name in pages:
             results[f"{name}_kib"] = round(sizes[name] / 1024, 1)

@@ -21,7 +21,8 @@ KEYS = (
 def measure_pages(bench: Bench) -> None:
     from sqlalchemy import select
 
-    from app.bench import _config, _median_ms, _mutate, _text
+    from app.bench import _config, _mutate, _text
+    from app.bench.timing import median_ms
     from app.extensions import db
     from app.models import CommitRecord, Device
     from app.services import versions
@@ -65,7 +66,7 @@ def measure_pages(bench: Bench) -> None:
         "pages.compare_50k_10pct_ms": f"/devices/{big.id}/compare?from={one_pct_to}&to={ten_pct_to}",
     }
     for key, url in urls.items():
-        bench.results[key] = round(_median_ms(lambda url=url: page(url), repeat), 2)
+        bench.results[key] = round(median_ms(lambda url=url: page(url), repeat), 2)
     body = page(urls["pages.compare_50k_10pct_ms"]).get_data(as_text=True)
     if total_lines >= 50_000:
         assert "data-more" in body  # the 10% diff is paged, not replaced by a download

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import random
 import shutil
-import statistics
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
+
+from app.bench.timing import median_ms
 
 NEEDLE = "ACL-LEGACY-TELNET"
 # Devices that hold the needle: few enough that one page of results holds them all, as grep's does.
@@ -93,16 +93,6 @@ def _database(tmp: Path, server_url: str | None) -> tuple[str, Any]:
 
         return f"{base}/{name}", drop
     return f"sqlite:///{tmp / 'search-bench.db'}", lambda: None
-
-
-def _median_ms(fn: Any, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def run_search_bench(mode: str = "quick", server_url: str | None = None) -> dict[str, Any]:
@@ -179,16 +169,16 @@ def run_search_bench(mode: str = "quick", server_url: str | None = None) -> dict
                 found = config_search.search_configs(access, "ntp server 10.0.0.123", absent=True, limit=200)
                 assert len(found.devices) == len([i for i in range(devices) if i % 97 == 0])
 
-            results["search.substring_ms"] = round(_median_ms(substring, repeat), 2)
-            results["search.regex_ms"] = round(_median_ms(regex, repeat), 2)
-            results["search.absent_ms"] = round(_median_ms(absent, repeat), 2)
+            results["search.substring_ms"] = round(median_ms(substring, repeat), 2)
+            results["search.regex_ms"] = round(median_ms(regex, repeat), 2)
+            results["search.absent_ms"] = round(median_ms(absent, repeat), 2)
             db.session.remove()
 
         def grep() -> None:
             done = subprocess.run(["grep", "-rFn", NEEDLE, str(folder)], capture_output=True, check=False)
             assert done.stdout.count(b"\n") == NEEDLE_DEVICES
 
-        results["search.grep_ms"] = round(_median_ms(grep, repeat), 2)
+        results["search.grep_ms"] = round(median_ms(grep, repeat), 2)
         results["search.ratio_vs_grep"] = round(results["search.substring_ms"] / results["search.grep_ms"], 3)
         results.update(compliance_bench(repeat))
     finally:
@@ -222,5 +212,5 @@ def compliance_bench(repeat: int) -> dict[str, Any]:
     device = Device(id="d", team_id="t", project_id="p", name="sw-00001", vendor="Cisco", model="C9300",
                     custom_fields={})
     texts = {"configs/running-config": config}
-    ms = _median_ms(lambda: evaluate(device, rules, texts), repeat)
+    ms = median_ms(lambda: evaluate(device, rules, texts), repeat)
     return {"compliance.rules": len(rules), "compliance.eval_ms": round(ms, 2)}
