@@ -573,9 +573,11 @@ def test_a_delivery_racing_an_open_transaction_of_the_same_event_waits_and_is_a_
     second = threading.Thread(target=lambda: results.append(
         (lambda r: (r.status_code, r.get_json()["outcome"]))(post_event(app.test_client(), failed))))
     second.start()
-    watcher = engine.connect()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    # Autocommit: PostgreSQL snapshots pg_stat_activity once per transaction, so a watcher inside one
+    # transaction would keep seeing the moment of its first poll, before the second delivery got there.
+    watcher = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    deadline, waiting = time.monotonic() + 30, 0
+    while time.monotonic() < deadline and second.is_alive():
         waiting = watcher.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
             "AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO stripe_events%'"
@@ -583,7 +585,7 @@ def test_a_delivery_racing_an_open_transaction_of_the_same_event_waits_and_is_a_
         if waiting:
             break
         time.sleep(0.02)
-    assert waiting, "the second delivery never waited on the first one's insert"
+    assert waiting, f"the second delivery never waited on the first one's insert (it answered {results})"
     transaction.commit()
     second.join(timeout=30)
     first.close()
