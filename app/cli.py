@@ -101,9 +101,15 @@ def cmd_reindex(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_bench(args: argparse.Namespace, config: Config) -> int:
     from app.bench import main as bench_main
+    from app.bench import parse_parts
 
     mode = "tiny" if args.tiny else "quick" if args.quick else "full"
-    return bench_main(mode, args.json)
+    try:
+        parts = parse_parts(args.only)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return bench_main(mode, args.json, parts)
 
 
 def _in_app(config: Config):  # type: ignore[no-untyped-def]
@@ -254,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     size.add_argument("--quick", action="store_true", help="smaller data, well under 3 minutes")
     size.add_argument("--tiny", action="store_true", help="a few seconds: checks the bench runs")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.add_argument("--only", metavar="PARTS", help="comma-separated parts to run: ingest, concurrent, "
+                       "history, diff, pages, clone, search (default: all)")
     bench.set_defaults(func=cmd_bench)
 
     sub.add_parser("sweep", help="enqueue lagging mirrors and a maintenance slice once (for cron)").set_defaults(

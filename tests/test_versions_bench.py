@@ -21,3 +21,13 @@ def test_bench_tiny_writes_all_keys(tmp_path, capsys):
     # the import path's figure.
     assert "ingest.single_ratio_vs_fast_import" in printed and "ingest.import_ratio_vs_fast_import" in printed
     assert results["ingest.ratio_vs_fast_import"] == results["ingest.import_ratio_vs_fast_import"]
+
+
+def test_bench_only_runs_the_named_parts_and_refuses_unknown_ones(tmp_path, capsys):
+    out = tmp_path / "only.json"
+    assert cli_main(["bench", "--tiny", "--only", "diff", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert "diff.ratio_vs_git_diff" in results
+    assert not any(key.split(".")[0] in ("ingest", "history", "clone", "search", "pages") for key in results)
+    assert cli_main(["bench", "--tiny", "--only", "diff,bogus"]) == 2
+    assert "unknown bench part(s): bogus" in capsys.readouterr().err

@@ -47,6 +47,9 @@ SIZES: dict[str, dict[str, int]] = {
              "config_lines": 1500, "diff_lines": 50_000, "repeat": 15},
 }
 PAGE = 50
+# The parts of a run, in order; `--only` picks some (pages brings history and diff along).
+IN_APP_PARTS = ("ingest", "concurrent", "history", "diff", "pages")
+PARTS = frozenset((*IN_APP_PARTS, "clone", "search"))
 WRITERS = 16
 # Versions per call of the import path (the endpoint takes up to 1,000).
 IMPORT_BATCH = 100
@@ -415,10 +418,11 @@ class Bench:
 
         measure_pages(self)
 
-    def run(self) -> dict[str, Any]:
+    def run(self, parts: frozenset[str] = PARTS) -> dict[str, Any]:
+        steps = [getattr(self, name) for name in IN_APP_PARTS if name in _with_prerequisites(parts)]
         with self.app.app_context():
             self._setup()
-            for step in (self.ingest, self.concurrent, self.history, self.diff, self.pages):
+            for step in steps:
                 started = time.perf_counter()
                 step()
                 print(f"  {step.__name__} done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
@@ -450,27 +454,48 @@ def meets(key: str, value: float) -> bool:
     return value >= bound if op == ">=" else value < bound if op == "<" else value <= bound
 
 
-def run(mode: str = "quick") -> dict[str, Any]:
-    bench = Bench(mode)
+def _with_prerequisites(parts: frozenset[str]) -> frozenset[str]:
+    # The page timings use the history and diff devices those parts build.
+    return parts | {"history", "diff"} if "pages" in parts else parts
+
+
+def parse_parts(text: str | None) -> frozenset[str]:
+    """`--only ingest,history`: the parts to run (all of them when not given)."""
+    if not text:
+        return PARTS
+    wanted = frozenset(part.strip() for part in text.split(",") if part.strip())
+    unknown = wanted - PARTS
+    if unknown or not wanted:
+        raise ValueError(f"unknown bench part(s): {', '.join(sorted(unknown)) or '(none)'}; "
+                         f"choose from {', '.join(sorted(PARTS))}")
+    return wanted
+
+
+def run(mode: str = "quick", parts: frozenset[str] = PARTS) -> dict[str, Any]:
     started = time.perf_counter()
-    try:
-        results = bench.run()
-    finally:
-        bench.close()
-    from app.bench.clone import run_clone_bench
+    results: dict[str, Any] = {}
+    if _with_prerequisites(parts) & set(IN_APP_PARTS):
+        bench = Bench(mode)
+        try:
+            results = bench.run(parts)
+        finally:
+            bench.close()
+    if "clone" in parts:
+        from app.bench.clone import run_clone_bench
 
-    results.update(run_clone_bench(quick=mode != "full", commits=200 if mode == "tiny" else None))
-    from app.bench.search import run_search_bench
+        results.update(run_clone_bench(quick=mode != "full", commits=200 if mode == "tiny" else None))
+    if "search" in parts:
+        from app.bench.search import run_search_bench
 
-    results.update(run_search_bench(mode, os.environ.get("DATABASE_URL")))
+        results.update(run_search_bench(mode, os.environ.get("DATABASE_URL")))
     results["mode"] = mode
     results["seconds"] = round(time.perf_counter() - started, 1)
     results["targets_met"] = all(meets(key, results[key]) for key in TARGETS if key in results)
     return results
 
 
-def main(mode: str = "quick", json_path: str | None = None) -> int:
-    results = run(mode)
+def main(mode: str = "quick", json_path: str | None = None, parts: frozenset[str] = PARTS) -> int:
+    results = run(mode, parts)
     print(f"{'measure':<32} {'value':>12}  target")
     for key in (key for key in KEYS if key in results):
         target = TARGETS.get(key)
