@@ -47,6 +47,10 @@ class Config:
     # /metrics: off unless METRICS_TOKEN is set (then Bearer-protected) or METRICS_PUBLIC=1.
     metrics_token: str | None = None
     metrics_public: bool = False
+    # Webhooks may target loopback, private and link-local addresses (on-premises installs whose
+    # receivers are on their own network); off by default, so a project admin cannot make the
+    # server reach its internal services (app/services/webhook_targets.py).
+    webhook_allow_private: bool = False
     testing: bool = False
 
     @property
@@ -91,6 +95,7 @@ class Config:
             fresh_login_minutes=int(env.get("FRESH_LOGIN_MINUTES") or cls.fresh_login_minutes),
             metrics_token=env.get("METRICS_TOKEN") or None,
             metrics_public=(env.get("METRICS_PUBLIC") or "").lower() in ("1", "true", "yes"),
+            webhook_allow_private=(env.get("INFRATRACE_WEBHOOK_ALLOW_PRIVATE") or "").lower() in ("1", "true", "yes"),
         )
 
     def with_changes(self, **changes: object) -> Config:

@@ -9,6 +9,7 @@ from app.services.config_blocks import platform_for, summarize
 from tests.device_support import World, world_fixture  # noqa: F401
 from tests.fleet_config_support import EOS, IOS, JUNOS, NXOS
 from tests.privacy_support import drain
+from tests.webhook_support import Receiver, private_webhooks_fixture  # noqa: F401  (fixture)
 
 
 def _sentences(platform: Platform, old: str, new: str) -> list[str]:
@@ -85,9 +86,7 @@ def test_summaries_on_history_and_searchable(world: World):
         headers=world.headers["viewer"]).get_json()["changes"] == []
 
 
-def test_version_webhook_carries_block_summaries(world: World):
-    from tests.test_webhooks import Receiver
-
+def test_version_webhook_carries_block_summaries(world: World, private_webhooks):
     receiver = Receiver()
     try:
         device = world.create_device("access-sw-1", vendor="Cisco", model="C9300")

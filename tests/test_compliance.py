@@ -13,6 +13,7 @@ from app.models import OutboxMail
 from tests.device_support import World, world_fixture  # noqa: F401
 from tests.fleet_config_support import IOS, JUNOS
 from tests.privacy_support import drain
+from tests.webhook_support import Receiver, private_webhooks_fixture  # noqa: F401  (fixture)
 
 FIXED_IOS = IOS.replace("ip http server\n", "").replace(
     " description phone-471\n switchport mode access\n switchport access vlan 120\n",
@@ -163,9 +164,7 @@ def test_rules_follow_roles_and_teams(world):
                                headers=world.headers["editor"]).status_code == 204
 
 
-def test_becoming_noncompliant_notifies_a_webhook_once(world, app):
-    from tests.test_webhooks import Receiver
-
+def test_becoming_noncompliant_notifies_a_webhook_once(world, app, private_webhooks):
     receiver = Receiver()
     try:
         response = world.client.post(f"/api/v1/projects/{world.project_id}/webhooks",

@@ -10,6 +10,7 @@ import pytest
 from gitstore import Changes, DeviceRepo
 from tests.githttp_support import *  # noqa: F403  (fixtures: world, server, git_home)
 from tests.githttp_support import device_path, repo_url, run_git
+from tests.webhook_support import private_webhooks_fixture  # noqa: F401  (fixture)
 
 
 def _missing_blobs(git_home: Path, work: Path) -> set[str]:
@@ -55,7 +56,7 @@ def test_a_want_outside_the_repo_is_refused(app, world, server, git_home, tmp_pa
     assert result.returncode != 0
 
 
-def test_a_push_is_announced_as_one_version_event(app, world, server, git_home, tmp_path):
+def test_a_push_is_announced_as_one_version_event(app, world, server, git_home, tmp_path, private_webhooks):
     """Webhooks hear of versions from every way in, git push included (one event per push)."""
     from sqlalchemy import select
 

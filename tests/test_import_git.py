@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import CommitRecord, Device, ImportedDevice
 from app.services.git_import import import_git
 from tests.device_support import world_fixture  # noqa: F401  (fixture)
+from tests.webhook_support import private_webhooks_fixture  # noqa: F401  (fixture)
 
 
 class Source:
@@ -244,7 +245,7 @@ def test_progress_bar_on_a_terminal_only(world, app, oxidized):
     assert "importing devices" in terminal.text and "3/3" in terminal.text and "#" * 30 in terminal.text
 
 
-def test_import_git_announces_the_new_devices_and_versions(world, app, oxidized):
+def test_import_git_announces_the_new_devices_and_versions(world, app, oxidized, private_webhooks):
     from app.models import WebhookDelivery
     from app.services import notifications
 

@@ -8,10 +8,7 @@ past each backoff, so no test sleeps.
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -22,60 +19,10 @@ from app.services import notifications
 from tests.client_support import assert_error, get_csrf
 from tests.device_support import world_fixture  # noqa: F401  (fixture)
 from tests.privacy_support import drain
+from tests.webhook_support import Receiver, private_webhooks_fixture, receivers_fixture  # noqa: F401  (fixtures)
 
-
-class Receiver:
-    """A local webhook receiver: answers with the next scripted status, records what it got."""
-
-    def __init__(self, statuses: list[int] | None = None, default: int = 200) -> None:
-        self.statuses = list(statuses or [])
-        self.default = default
-        self.received: list[dict] = []  # every request
-        self.accepted: list[dict] = []  # the ones answered 2xx with a valid signature
-        self.secret = ""
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                signature = self.headers.get("InfraTrace-Signature", "")
-                valid = notifications.verify_signature(receiver.secret, signature, body)
-                status = receiver.statuses.pop(0) if receiver.statuses else receiver.default
-                if not valid:
-                    status = 400
-                record = {"body": json.loads(body), "headers": self.headers, "valid": valid,
-                          "status": status}
-                receiver.received.append(record)
-                if 200 <= status < 300:
-                    receiver.accepted.append(record)
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"try later")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receivers():
-    made: list[Receiver] = []
-
-    def make(*args, **kwargs) -> Receiver:
-        made.append(Receiver(*args, **kwargs))
-        return made[-1]
-
-    yield make
-    for receiver in made:
-        receiver.close()
+# The receiver listens on 127.0.0.1: these tests run as an on-premises install that allows it.
+pytestmark = pytest.mark.usefixtures("private_webhooks")
 
 
 def _add_hook(world, receiver: Receiver, **body) -> dict:

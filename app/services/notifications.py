@@ -26,8 +26,6 @@ import hmac
 import json
 import secrets
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -50,11 +48,11 @@ from app.models import (
     WebhookDelivery,
     utcnow,
 )
-from app.services import audit, job_queue
+from app.services import audit, job_queue, webhook_targets
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.mail import send_mail
-from app.services.validation import check_fields
+from app.services.validation import check_fields, check_name
 from gitstore import CommitInfo, FileChange
 
 SIGNATURE_HEADER = "InfraTrace-Signature"
@@ -97,9 +95,7 @@ def verify_signature(secret: str, header: str, body: bytes, now: float | None = 
 def _check_url(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("'url' must be an http:// or https:// URL.", field="url", code="wrong_type")
-    url = value.strip()
-    if len(url) > MAX_URL:
-        raise ValidationError(f"'url' must be at most {MAX_URL} characters.", field="url", code="too_long")
+    url = check_name(value, "url", max_length=MAX_URL)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
@@ -107,11 +103,12 @@ def _check_url(value: Any) -> str:
         raise ValidationError("'url' is not a valid URL.", field="url", code="invalid") from None
     if parts.scheme not in ("http", "https"):
         raise ValidationError("Webhook URLs must use http or https.", field="url", code="invalid_scheme")
-    if not parts.hostname or any(c in url for c in " \r\n\t"):
+    if not parts.hostname or " " in url:
         raise ValidationError("'url' needs a host name.", field="url", code="invalid")
     if parts.username or parts.password:
         raise ValidationError("Put no credentials in the URL; the signature authenticates us.", field="url",
                               code="invalid")
+    webhook_targets.check_url_target(url)
     return url
 
 
@@ -129,12 +126,7 @@ def _check_events(value: Any) -> list[str]:
 
 
 def _description(value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str) or len(value) > 200:
-        raise ValidationError("'description' must be text of at most 200 characters.", field="description",
-                              code="invalid")
-    return value.strip()
+    return check_name(value, "description", max_length=200, required=False)
 
 
 def _active(value: Any) -> bool:
@@ -399,29 +391,12 @@ def device_deleted(device: Device) -> None:
 # -- delivery (jobs) -------------------------------------------------------------------------------
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer, not a 2xx: we never follow it (nor carry the body elsewhere)."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str, str | None]:
-    """(HTTP status or None, start of the response body, error text or None)."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - http(s) only
-    opener = urllib.request.build_opener(_NoRedirect)
-    try:
-        with opener.open(request, timeout=REQUEST_TIMEOUT) as response:
-            return response.status, response.read(MAX_RESPONSE_KEPT).decode("utf-8", "replace"), None
-    except urllib.error.HTTPError as exc:
-        try:
-            text = exc.read(MAX_RESPONSE_KEPT).decode("utf-8", "replace")
-        except Exception:  # noqa: BLE001 - the status is what matters
-            text = ""
-        return exc.code, text, None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, "", f"{type(reason).__name__}: {reason}"[:MAX_RESPONSE_KEPT]
+    """(HTTP status or None, start of the response body, error text or None); only to a public
+    address unless the install allows private ones, and never following a redirect
+    (app.services.webhook_targets)."""
+    status, text, error = webhook_targets.post(url, body, headers, timeout=REQUEST_TIMEOUT, keep=MAX_RESPONSE_KEPT)
+    return status, text, error[:MAX_RESPONSE_KEPT] if error else None
 
 
 def deliver(delivery_id: str, now: datetime | None = None) -> str | None:
