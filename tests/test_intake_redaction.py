@@ -3,8 +3,11 @@
 Each preset's sample config (tests.intake_support.py) holds each kind of secret that preset knows.
 It is written through a different way in per preset (API write, batch import, Oxidized, PUT
 upload), then every git object of every repo (unreachable ones included), every SQL row, every
-mirror object (raw, and unpacked by a restore) and the user's data export are searched for the
-values: none may appear, and each value must have become its placeholder.
+mirror object (raw, and unpacked by a restore), the user's data export and the raw bodies a real
+webhook receiver got are searched for the values: none may appear, and each value must have become
+its placeholder. The webhook receives every event (device created, each preset's versions with their
+block summaries, a second version with every secret rotated, and the compliance failures that quote
+the stored lines holding placeholders).
 """
 
 from __future__ import annotations
@@ -24,10 +27,17 @@ from tests.device_support import world_fixture  # noqa: F401  (fixture)
 from tests.intake_support import SAMPLES, SECRETS
 from tests.jobs_support import make_team
 from tests.privacy_support import post_export, wait_export
+from tests.webhook_support import allow_private_webhooks, receivers_fixture  # noqa: F401  (fixture)
 from workers.restore import restore_repo
 
 WAYS = ("api", "import", "oxidized", "put")
 PLACEHOLDER = re.compile(r"<redacted:[0-9a-f]{8}>")
+SECRET_VALUE = re.compile(r"[A-Za-z0-9$x]*Zq\d+")
+
+
+def _rotated(config: str) -> str:
+    """The config with every secret value changed (`...Zq4` -> `...Zq74`): a real change to each."""
+    return config.replace("Zq", "Zq7")
 
 
 def _write(client, way: str, project_id: str, device: dict, username: str, token: str, config: str) -> None:
@@ -67,12 +77,23 @@ def _all_sql_rows() -> str:
     return "\n".join(parts)
 
 
-def test_every_preset_through_every_way_in_stores_placeholders_only(env, make_user, token_for, tmp_path):
+def test_every_preset_through_every_way_in_stores_placeholders_only(env, make_user, token_for, tmp_path, receivers,
+                                                                     monkeypatch):
     owner, username = make_user("netops-owner")
     team_id, project_id = make_team(env.app, "netops", {owner: "owner"})
     token = token_for(owner)
     client = env.app.test_client()
     headers = bearer(token)
+    # A webhook for every event, on a receiver at 127.0.0.1 (allowed as on an on-premises install),
+    # and a rule every redacted config fails, so the device.noncompliant events quote stored lines.
+    allow_private_webhooks(env.app, monkeypatch)
+    receiver = receivers()
+    response = client.post(f"/api/v1/projects/{project_id}/webhooks", json={"url": receiver.url}, headers=headers)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    receiver.secret = response.get_json()["secret"]
+    response = client.post(f"/api/v1/projects/{project_id}/compliance/rules", headers=headers, json={
+        "name": "No stored secrets", "kind": "must_not_contain", "pattern": "redacted|secret|password|key"})
+    assert response.status_code == 201, response.get_data(as_text=True)
     devices: dict[str, dict] = {}
     for index, preset in enumerate(SAMPLES):
         response = client.post(f"/api/v1/projects/{project_id}/devices",
@@ -106,10 +127,38 @@ def test_every_preset_through_every_way_in_stores_placeholders_only(env, make_us
         diff = client.get(f"/api/v1/devices/{device['id']}/diff", headers=headers).get_data(as_text=True)
         assert "<redacted:" in diff and not [s for s in expected_secrets if s in diff]
 
+    # Every secret rotated, through the same ways in: versions whose summaries and diffs change
+    # exactly where the secrets are.
+    for index, preset in enumerate(SAMPLES):
+        _write(client, WAYS[index % len(WAYS)], project_id, devices[preset], username, token,
+               _rotated(SAMPLES[preset]))
+    _write(client, "api", project_id, devices["unknown"], username, token, _rotated(everything))
+    env.drain()
+    rotated = sorted(set(SECRET_VALUE.findall(_rotated(everything))))
+    assert len(rotated) == len(secrets) and not set(rotated) & set(secrets)
+    secrets = sorted(set(secrets) | set(rotated))
+
     def assert_clean(blob: bytes | str, where: str) -> None:
         text = blob.decode("utf-8", "replace") if isinstance(blob, bytes) else blob
         found = [s for s in secrets if s in text]
         assert not found, f"{where} holds secret values: {found[:5]}"
+
+    # The webhook bodies, as received (raw bytes, and decoded in case JSON escaped a value).
+    assert receiver.received and all(r["valid"] for r in receiver.received)
+    for record in receiver.received:
+        assert_clean(record["raw"], f"webhook body {record['body']['type']}")
+        assert_clean(json.dumps(record["body"], ensure_ascii=False), f"webhook body {record['body']['type']}")
+    for preset, device in devices.items():
+        events = [r["body"] for r in receiver.received if r["body"].get("device", {}).get("id") == device["id"]]
+        kinds = sorted({event["type"] for event in events})
+        assert kinds == ["device.created", "device.noncompliant", "version.created"], (preset, kinds)
+        versions = [v for event in events if event["type"] == "version.created" for v in event["versions"]]
+        assert len(versions) >= 2, preset
+        if preset != "unknown":  # block summaries need a known platform
+            assert any(PLACEHOLDER.search(line) for v in versions for line in v["summary"]), (preset, versions)
+        [failing] = [event for event in events if event["type"] == "device.noncompliant"]
+        quoted = [line for failure in failing["failures"] for line in failure["lines"]]
+        assert any(PLACEHOLDER.search(str(line)) for line in quoted), (preset, quoted[:3])
 
     with env.app.app_context():
         for device in devices.values():
