@@ -41,7 +41,7 @@ from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer, search
-from app.services.validation import check_fields
+from app.services.validation import check_fields, check_name, string_field
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
                "tag", "name_pattern", "enabled", "scope")
@@ -53,17 +53,12 @@ MAX_REPORTED_LINES = 20
 
 
 def _text(body: dict[str, Any], name: str, limit: int, default: str = "") -> str:
+    """A rule's field: one line (the shared name check), except the description, which may hold
+    line breaks (never other controls)."""
     value = body.get(name, default)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"'{name}' must be a string.", field=name, code="wrong_type")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationError(f"'{name}' must be at most {limit} characters.", field=name, code="too_long")
-    if any(ord(c) < 32 and c not in "\t" for c in value):
-        raise ValidationError(f"'{name}' must not hold control characters.", field=name, code="invalid")
-    return value
+    if name == "description":
+        return string_field({name: value}, name, max_length=limit)
+    return check_name(value, name, max_length=limit, required=False)
 
 
 def _validated(body: Any, rule: ComplianceRule | None) -> dict[str, Any]:

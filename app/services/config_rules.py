@@ -33,6 +33,7 @@ from app.extensions import db
 from app.models import Device, ProjectIntakeSettings
 from app.services.config_presets import PRESETS, Preset
 from app.services.errors import ValidationError
+from app.services.validation import check_name
 from gitstore import Changes
 from gitstore.secrets import SecretScanner
 
@@ -142,14 +143,10 @@ def parse_rules(value: Any) -> list[Rule]:
         if kind not in RULE_KINDS:
             raise ValidationError(f"'{where}.kind' must be one of: {', '.join(RULE_KINDS)}.",
                                   field=f"{where}.kind", code="invalid_choice")
-        if not isinstance(pattern, str) or not pattern or len(pattern) > MAX_PATTERN or "\0" in pattern:
-            raise ValidationError(f"'{where}.pattern' must be a regular expression of 1-{MAX_PATTERN} characters.",
-                                  field=f"{where}.pattern", code="invalid")
-        if not isinstance(description, str) or len(description) > 200:
-            raise ValidationError(f"'{where}.description' must be text of at most 200 characters.",
-                                  field=f"{where}.description", code="invalid")
+        pattern = check_name(pattern, f"{where}.pattern", max_length=MAX_PATTERN, strip=False)
+        description = check_name(description, f"{where}.description", max_length=200, required=False)
         compile_user_pattern(pattern, f"{where}.pattern")
-        rules.append(Rule(kind, pattern, description.strip()))
+        rules.append(Rule(kind, pattern, description))
     return rules
 
 

@@ -26,7 +26,7 @@ from app.services.device_door import Actor, actor_of
 from app.services.errors import Conflict, NotFound, TooLarge, ValidationError
 from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields
+from app.services.validation import check_fields, check_name, check_text
 from gitstore import Changes, InvalidChange, validate_config_name
 
 SETTINGS_FIELDS = {"config_name", "platform", "noise_presets", "redaction", "rules"}
@@ -111,12 +111,12 @@ def put_rules(user: User, project_id: str, body: dict[str, Any]) -> dict[str, An
 # -- collectors ---------------------------------------------------------------------------------
 
 
-def _device_by_name(actor: Actor, project: Project, access: TeamAccess, name: str) -> tuple[Device, TeamAccess]:
+def _device_by_name(actor: Actor, project: Project, access: TeamAccess, name: str,
+                    field: str) -> tuple[Device, TeamAccess]:
     """The project's device named `name` (case-insensitive; its slug also counts), created when
     missing. Creating needs the rights and plan room a device creation needs (403 / 402)."""
-    wanted = name.strip()
-    if not wanted or len(wanted) > MAX_NODE:
-        raise ValidationError(f"A device name must be 1-{MAX_NODE} characters.", field="node", code="invalid")
+    # Checked before the lookup: the name is a query parameter first (PostgreSQL refuses a NUL).
+    wanted = check_name(name, field, max_length=MAX_NODE)
     found = list(db.session.scalars(
         select(Device).where(Device.project_id == project.id, func.lower(Device.name) == wanted.lower())
         .order_by(Device.created_at).limit(2)
@@ -133,7 +133,8 @@ def _device_by_name(actor: Actor, project: Project, access: TeamAccess, name: st
 
 
 def _write_config(
-    actor: Actor, project: Project, access: TeamAccess, name: str, config_name: str, data: bytes, message: str
+    actor: Actor, project: Project, access: TeamAccess, name: str, config_name: str, data: bytes, message: str,
+    name_field: str,
 ) -> tuple[Device, dict[str, Any], bool]:
     access.require("version.write")
     limit = current_app.config["INFRATRACE"].max_config_bytes
@@ -141,7 +142,7 @@ def _write_config(
         raise TooLarge(f"The config is larger than {limit} bytes.", field="config")
     if not data.strip():
         raise ValidationError("The config is empty; nothing was stored.", field="config", code="empty_config")
-    device, access = _device_by_name(actor, project, access, name)
+    device, access = _device_by_name(actor, project, access, name, name_field)
     result, changed = versions.commit(device, access, Changes(configs={config_name: data}), message, actor=actor)
     return device, result, changed
 
@@ -169,16 +170,17 @@ def oxidized(who: User | Actor, project_id: str, body: dict[str, Any]) -> dict[s
     project, access = project_access(actor.user, project_id)
     access.require("version.write")
     check_fields(body, OXIDIZED_FIELDS)
-    node = _text_field(body, "node", required=True, limit=MAX_NODE) or ""
+    node = check_name(body.get("node"), "node", max_length=MAX_NODE)
     config = _text_field(body, "config", required=True, limit=None)  # its size in bytes: 413 below
-    _text_field(body, "group", limit=200)
-    message = (_text_field(body, "msg") or "").strip() or f"Oxidized: update {node.strip()}"
+    _text_field(body, "group", limit=200)  # read and dropped
+    message = check_text(_text_field(body, "msg") or "", "msg").strip() or f"Oxidized: update {node}"
     try:
         data = (config or "").encode("utf-8")
     except UnicodeEncodeError:
         raise ValidationError("'config' is not valid Unicode text.", field="config", code="invalid") from None
     settings = load_settings(project.id)
-    device, result, changed = _write_config(actor, project, access, node, settings.config_name, data, message)
+    device, result, changed = _write_config(actor, project, access, node, settings.config_name, data, message,
+                                            "node")
     return {"device": device.id, "device_name": device.name, "commit": result["commit"], "changed": changed,
             "path": f"configs/{settings.config_name}"}
 
@@ -196,8 +198,8 @@ def upload(who: User | Actor, project_id: str, name: str, config_name: str, data
     if message is not None and len(message) > versions.MAX_MESSAGE:
         raise ValidationError(f"The message must be at most {versions.MAX_MESSAGE} characters.", field="message",
                               code="too_long")
-    message = (message or "").strip() or f"Upload configs/{config_name}"
-    device, result, changed = _write_config(actor, project, access, name, config_name, data, message)
+    message = check_text(message or "", "message").strip() or f"Upload configs/{config_name}"
+    device, result, changed = _write_config(actor, project, access, name, config_name, data, message, "name")
     return {"device": device.id, "device_name": device.name, **result}, changed
 
 

@@ -67,15 +67,19 @@ def string_field(
     return check_text(value, key)
 
 
-def check_name(value: Any, field: str, *, max_length: int, required: bool = True) -> str:
-    """The one check of every name people give things: teams, tokens, projects, devices, networks,
-    VLANs, tasks, profile names. Trimmed; no control characters or lone surrogates, which would
-    land raw in pages, mails, logs and git (tags and config names are checked by gitstore)."""
+def check_name(value: Any, field: str, *, max_length: int, required: bool = True, strip: bool = True) -> str:
+    """The one check of every name and one-line text people give things: teams, tokens, projects,
+    devices, networks, VLANs, tasks, profile names, webhook URLs and descriptions, noise and
+    compliance rules (their patterns with `strip=False`: a blank can be the point), collectors'
+    device names. Trimmed; no control characters or lone surrogates, which would land raw in
+    pages, mails, logs and git, and which PostgreSQL refuses to store (NUL) (tags and config names
+    are checked by gitstore)."""
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise ValidationError(f"'{field}' must be a string.", field=field, code="wrong_type")
-    value = value.strip()
+    if strip:
+        value = value.strip()
     if required and not value:
         raise ValidationError(f"'{field}' is required.", field=field, code="required")
     if len(value) > max_length:
