@@ -91,6 +91,9 @@ def test_noise_rule_fields_and_settings(world):
                         "rules[0].description", (label, "description"))
     for label, value in _bad_values(200):
         _assert_refused(world.client.put(url, json={"config_name": value}, headers=admin), "config_name", label)
+    for choice in ("platform", "noise_presets"):
+        for value in (["ios"], {"ios": 1}, 5, None):  # a list was a 500 (unhashable in the presets' dict)
+            _assert_refused(world.client.put(url, json={choice: value}, headers=admin), choice, (choice, value))
     # A pattern keeps its blanks (a trailing space can be the point); a description is trimmed.
     saved = world.client.put(url, json={"rules": [{"kind": "strip", "pattern": "^! uptime ", "description": " up "}]},
                              headers=admin)
@@ -199,3 +202,41 @@ def test_upload_device_name_and_message(world):
         _assert_refused(response, "message", (label, "message"))
     response = world.client.put(f"{base}/sw1/configs/running-config?message=ok", data=b"hostname x\n", headers=editor)
     assert response.status_code == 201, response.get_data(as_text=True)
+
+
+# -- ids from URLs and bodies --------------------------------------------------------------------
+
+def test_an_id_with_a_nul_is_not_found_never_a_query(world, login, client):
+    """Unchecked, PostgreSQL refused the lookup itself (a 500); such an id names nothing."""
+    admin, editor = world.headers["admin"], world.headers["editor"]
+    device = world.create_device("sw1")
+    bad = "a%00b"
+    for method, url, body in [
+        ("get", f"/api/v1/webhooks/{bad}", None),
+        ("patch", f"/api/v1/webhooks/{bad}", {"active": False}),
+        ("delete", f"/api/v1/webhooks/{bad}", None),
+        ("get", f"/api/v1/webhooks/{bad}/deliveries", None),
+        ("post", f"/api/v1/webhooks/{bad}/test", None),
+        ("get", f"/api/v1/projects/{bad}/webhooks", None),
+        ("get", f"/api/v1/compliance/rules/{bad}", None),
+        ("patch", f"/api/v1/compliance/rules/{bad}", {"name": "x"}),
+        ("get", f"/api/v1/projects/{bad}/compliance/rules", None),
+        ("put", f"/api/v1/devices/{bad}/watch", {"mode": "each"}),
+        ("put", f"/api/v1/projects/{bad}/watch", {"mode": "each"}),
+        ("get", f"/api/v1/projects/{bad}/rules", None),
+        ("post", f"/api/v1/projects/{world.project_id}/rules/preview", {"device_id": "a\x00b"}),
+    ]:
+        kwargs = {"json": body} if body is not None else {}
+        response = getattr(world.client, method)(url, headers=admin, **kwargs)
+        assert response.status_code == 404, (method, url, response.get_data(as_text=True)[:300])
+        assert response.get_json()["error"]["code"]
+    response = world.client.post(f"/api/v1/projects/{world.project_id}/tasks",
+                                 json={"title": "t", "assignee": "the-\x00editor", "device_id": device["id"]},
+                                 headers=editor)
+    _assert_refused(response, "assignee", "assignee")
+    response = world.client.post(f"/api/v1/projects/{world.project_id}/tasks",
+                                 json={"title": "t", "device_id": "a\x00b"}, headers=editor)
+    _assert_refused(response, "device_id", "device_id")
+    login("the-admin")
+    for url in (f"/projects/{bad}/webhooks", f"/projects/{bad}/compliance", f"/projects/{bad}/rules"):
+        assert client.get(url).status_code == 404, url

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Device, Membership, Network, Project, Task, Team, User
 from app.services.errors import NotFound
 from app.services.teams import TeamAccess
+from app.services.validation import looks_like_id
 
 T = TypeVar("T", Project, Device, Network, Task)
 
@@ -29,7 +30,7 @@ _LOOKUPS = {model: _lookup(model) for model in (Project, Device, Network, Task)}
 
 
 def _scoped(model: type[T], user: User, object_id: str, label: str) -> tuple[T, TeamAccess]:
-    if not isinstance(object_id, str) or len(object_id) > 64:
+    if not looks_like_id(object_id):
         raise NotFound(f"No such {label}.")
     row = db.session.execute(_LOOKUPS[model], {"object_id": object_id, "user_id": user.id}).first()
     if row is None:

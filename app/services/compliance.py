@@ -41,7 +41,7 @@ from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer, search
-from app.services.validation import check_fields, check_name, string_field
+from app.services.validation import check_fields, check_name, looks_like_id, string_field
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
                "tag", "name_pattern", "enabled", "scope")
@@ -118,7 +118,7 @@ def list_rules(user: User, project_id: str) -> tuple[Project, list[ComplianceRul
 
 
 def _rule_access(user: User, rule_id: str) -> tuple[ComplianceRule, TeamAccess, Project | None]:
-    rule = db.session.get(ComplianceRule, rule_id) if isinstance(rule_id, str) and len(rule_id) <= 64 else None
+    rule = db.session.get(ComplianceRule, rule_id) if looks_like_id(rule_id) else None
     if rule is None:
         raise NotFound("No such compliance rule.")
     from app.services.teams import team_access_by_id

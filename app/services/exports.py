@@ -41,6 +41,7 @@ from app.services import job_queue
 from app.services.commit_index import PSEUDONYM_DOMAIN
 from app.services.errors import Conflict, NotFound
 from app.services.gitstore_bridge import open_repo, repo_path
+from app.services.validation import looks_like_id
 from app.storage.objectstore import ObjectStore, open_object_store
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def start_export(user: User) -> DataExport:
 
 def get_export(user: User, export_id: str, now: datetime | None = None) -> DataExport:
     """The caller's own, unexpired export; anything else (another user's, expired) is 404."""
-    export = db.session.get(DataExport, export_id) if isinstance(export_id, str) and len(export_id) <= 64 else None
+    export = db.session.get(DataExport, export_id) if looks_like_id(export_id) else None
     if export is None or export.user_id != user.id or export.expires_at <= (now or utcnow()):
         raise NotFound("No such export.")
     return export

@@ -49,7 +49,8 @@ def _parse_settings(body: dict[str, Any], base: Settings) -> Settings:
         except InvalidChange as exc:
             raise ValidationError(f"'config_name': {exc.message}", field="config_name", code="invalid") from None
     if "platform" in body:
-        if body["platform"] != PLATFORM_AUTO and body["platform"] not in PRESETS:
+        platform = body["platform"]
+        if not isinstance(platform, str) or (platform != PLATFORM_AUTO and platform not in PRESETS):
             raise ValidationError(f"'platform' must be 'auto' or one of: {', '.join(PRESETS)}.", field="platform",
                                   code="invalid_choice")
         settings.platform = body["platform"]

@@ -52,7 +52,7 @@ from app.services import audit, job_queue, webhook_targets
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.mail import send_mail
-from app.services.validation import check_fields, check_name
+from app.services.validation import check_fields, check_name, looks_like_id
 from gitstore import CommitInfo, FileChange
 
 SIGNATURE_HEADER = "InfraTrace-Signature"
@@ -142,7 +142,7 @@ def _managed_project(user: User, project_id: str) -> tuple[Project, Any]:
 
 
 def _managed_webhook(user: User, webhook_id: str, action: str = "webhook.manage") -> tuple[Webhook, Any]:
-    hook = db.session.get(Webhook, webhook_id) if isinstance(webhook_id, str) and len(webhook_id) <= 64 else None
+    hook = db.session.get(Webhook, webhook_id) if looks_like_id(webhook_id) else None
     if hook is None:
         raise NotFound("No such webhook.")
     try:

@@ -12,7 +12,7 @@ from app.services import audit
 from app.services.errors import ValidationError
 from app.services.inventory_fields import date_field, status_field, text_field
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, name_field
+from app.services.validation import check_fields, looks_like_id, name_field
 
 TASK_FIELDS = ("title", "description", "status", "assignee", "due_date", "device_id")
 COMMENT_FIELDS = ("body",)
@@ -73,7 +73,7 @@ def my_tasks_query(user: User, status: str | None = None, open_only: bool = Fals
 def _assignee(team_id: str, value: Any) -> User | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or len(value) > 39:
+    if not looks_like_id(value) or len(value) > 39:
         raise ValidationError("'assignee' must be the username of a team member.", field="assignee",
                               code="invalid")
     user = db.session.scalar(
@@ -92,7 +92,7 @@ def _device(project: Project, value: Any) -> Device | None:
     if value is None or value == "":
         return None
     device = None
-    if isinstance(value, str) and len(value) <= 64:
+    if looks_like_id(value):
         device = db.session.scalar(select(Device).where(Device.id == value, Device.project_id == project.id))
     if device is None:
         raise ValidationError("'device_id' must be a device of the same project.", field="device_id",

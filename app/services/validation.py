@@ -89,6 +89,12 @@ def check_name(value: Any, field: str, *, max_length: int, required: bool = True
     return value
 
 
+def looks_like_id(value: Any) -> bool:
+    """Whether `value` can be an object's id at all: ids come from URLs and bodies, and one with a
+    NUL or another control character must be "not found", never a query (PostgreSQL refuses NUL)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and not NAME_FORBIDDEN.search(value)
+
+
 def name_field(body: Mapping[str, Any], key: str, *, max_length: int, required: bool = True) -> str:
     """`check_name` on `body[key]`."""
     return check_name(body.get(key), key, max_length=max_length, required=required)
