@@ -5,7 +5,10 @@ Screenshots go to test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.audit_support import EVENT_KINDS, fill_audit_log
 from tests.browser.pages_support import (
@@ -103,7 +106,7 @@ def test_logged_out_pages_fit_a_phone_and_keep_contrast(browser, live_server, th
     # A refused sign-up shows its errors in both themes, readable too.
     page.goto("/signup")
     page.click("main button[type=submit]")
-    assert page.locator(".error").count() > 0
+    expect(page.locator(".error").first).to_be_visible()
     assert contrast_failures(page) == []
     context.close()
 
@@ -116,30 +119,41 @@ def test_device_tabs_work_without_javascript_and_screenshots(browser, live_serve
     page.set_default_timeout(15_000)
     log_in(page)
     d = seeded["device_id"]
+    # expect(...) waits: a click that navigates returns once the new page is committed, which can be
+    # before its body is parsed (seen under load), so the next check must wait for it.
     page.goto(f"/devices/{d}")
-    assert page.is_visible("#overview") and not page.is_visible("#history")
+    expect(page.locator("#overview")).to_be_visible()
+    expect(page.locator("#history")).to_be_hidden()
     page.screenshot(path=str(ARTIFACTS / "device-overview.png"), full_page=True)
     page.click(".device-tabs a[href='#history']")
-    assert page.is_visible("#history") and not page.is_visible("#overview") and not page.is_visible("#configs")
-    assert page.locator("#history tbody tr").count() == 28  # creation, metadata edit, 25 config writes, photo
+    expect(page.locator("#history")).to_be_visible()
+    expect(page.locator("#overview")).to_be_hidden()
+    expect(page.locator("#configs")).to_be_hidden()
+    expect(page.locator("#history tbody tr")).to_have_count(28)  # creation, metadata edit, 25 config writes, photo
     page.screenshot(path=str(ARTIFACTS / "device-history.png"), full_page=True)
     # Filters and paging land back on the history tab.
     page.fill("#h-path", "running-config")
     page.click("#history form button[type=submit]")
-    assert page.url.endswith("#history") and page.is_visible("#history")
-    assert page.locator("#history tbody tr").count() == 25
+    expect(page).to_have_url(re.compile(r"path=running-config.*#history$"))
+    expect(page.locator("#history")).to_be_visible()
+    expect(page.locator("#history tbody tr")).to_have_count(25)
     page.goto(f"/devices/{d}?limit=10#history")
     page.click("#history nav.pager >> nth=0 >> text=Older")
-    assert page.is_visible("#history") and page.locator("#history tbody tr").count() == 10
+    expect(page).to_have_url(re.compile(r"before=\d+.*#history$"))
+    expect(page.locator("#history")).to_be_visible()
+    expect(page.locator("#history tbody tr")).to_have_count(10)
     page.click("#history nav.pager >> nth=0 >> text=Oldest")
-    assert page.locator("#history tbody tr").last.get_attribute("data-seq") == "1"
+    expect(page).to_have_url(re.compile(r"oldest=1.*#history$"))
+    expect(page.locator("#history tbody tr").last).to_have_attribute("data-seq", "1")
     page.click(".device-tabs a[href='#ports']")
-    assert page.is_visible("#ports") and "✕ disabled" in page.inner_text("#ports")
+    expect(page.locator("#ports")).to_be_visible()
+    expect(page.locator("#ports")).to_contain_text("✕ disabled")
     page.click("#ports th >> text=State")
-    assert page.url.endswith("#ports") and page.is_visible("#ports")
+    expect(page).to_have_url(re.compile(r"ports_sort=enabled#ports$"))
+    expect(page.locator("#ports")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "device-ports.png"), full_page=True)
     page.click(".device-tabs a[href='#configs']")
-    assert page.is_visible("#configs .hl")
+    expect(page.locator("#configs .hl").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "device-configs.png"), full_page=True)
     context.close()
 
