@@ -328,10 +328,10 @@ def search_configs(access: TeamAccess, query: Any, *, mode_regex: bool = False, 
         scope = scope.where(prefilter)
     for chunk in _candidates(scope, _cursor(cursor), indexed=not absent and prefilter is not None):
         ids = [c[0] for c in chunk if candidate_ids is None or c[0] in candidate_ids]
-        contents = dict(db.session.execute(
-            select(ConfigText.id, ConfigText.content).where(ConfigText.id.in_(ids))).tuples().all()) if ids else {}
-        commits = dict(db.session.execute(select(ConfigText.id, ConfigText.commit)
-                                          .where(ConfigText.id.in_([c[0] for c in chunk]))).tuples().all())
+        contents = {row_id: content for row_id, content in db.session.execute(
+            select(ConfigText.id, ConfigText.content).where(ConfigText.id.in_(ids)))} if ids else {}
+        commits = {row_id: commit for row_id, commit in db.session.execute(
+            select(ConfigText.id, ConfigText.commit).where(ConfigText.id.in_([c[0] for c in chunk])))}
         devices = {d.id: d for d in db.session.scalars(select(Device).where(
             Device.id.in_({c[1] for c in chunk})))}
         grouped: dict[str, list[tuple[int, str]]] = {}
@@ -498,9 +498,9 @@ class VlanResults:
 def search_vlan(access: TeamAccess, vid: int, filters: Filters | None = None) -> VlanResults:
     access.require("inventory.read")
     filters = filters or Filters()
-    networks = list(db.session.execute(
+    networks = [(network, vlan) for network, vlan in db.session.execute(
         select(Network, Vlan).join(Vlan, Vlan.network_id == Network.id)
-        .where(Network.team_id == access.team.id, Vlan.vid == vid).order_by(Network.name, Network.id)).tuples())
+        .where(Network.team_id == access.team.id, Vlan.vid == vid).order_by(Network.name, Network.id))]
     stmt = (select(ConfigText.content, Device).join(Device, Device.id == ConfigText.device_id)
             .where(ConfigText.team_id == access.team.id, ConfigText.kind == "ports")
             .order_by(Device.name, Device.id))
@@ -546,8 +546,8 @@ def search_changes(access: TeamAccess, q: str, since: datetime | None = None, un
     if filters.project_id:
         stmt = stmt.where(Device.project_id == filters.project_id)
     rows = db.session.execute(stmt.order_by(ChangeSummary.created_at.desc(), ChangeSummary.id.desc())
-                              .limit(max(1, min(limit, 500)))).tuples()
-    return list(rows)
+                              .limit(max(1, min(limit, 500))))
+    return [(summary, device) for summary, device in rows]
 
 
 def platform_names() -> list[str]:
@@ -635,5 +635,5 @@ def team_projects(access: TeamAccess) -> list[tuple[str, str]]:
     """(id, name) of the team's projects, for the search page's project filter."""
     from app.models import Project
 
-    return list(db.session.execute(select(Project.id, Project.name).where(Project.team_id == access.team.id)
-                                   .order_by(Project.name, Project.id)).tuples())
+    return [(project_id, name) for project_id, name in db.session.execute(
+        select(Project.id, Project.name).where(Project.team_id == access.team.id).order_by(Project.name, Project.id))]
