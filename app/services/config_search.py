@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
@@ -31,6 +31,7 @@ from app.services.errors import ValidationError
 from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer
+from app.services.validation import flag_arg, time_arg
 from gitstore import load_json
 
 QUERY_MAX = 500
@@ -575,32 +576,6 @@ class TeamSearch:
     changes: list[tuple[ChangeSummary, Device]] | None = None
 
 
-def _flag(args: Any, name: str) -> bool:
-    raw = str(args.get(name) or "").strip().lower()
-    if raw in ("true", "1", "yes", "on"):
-        return True
-    if raw in ("", "false", "0", "no", "off"):
-        return False
-    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
-
-
-def time_arg(args: Any, name: str) -> datetime | None:
-    """A date (the end of that day, UTC) or an RFC 3339 time from the query string."""
-    raw = str(args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        raise ValidationError(f"'{name}' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
-                              code="invalid") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-        if len(raw) == 10:
-            value = value.replace(hour=23, minute=59, second=59)
-    return value
-
-
 def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSearch:
     """Everything a team search asks for, from its query-string arguments (`q`, `kind`, `regex`,
     `absent`, `at`, `since`, `until`, `project`, `platform`, `config`, `tag`, `cursor`)."""
@@ -610,7 +585,7 @@ def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSear
     if kind not in KINDS:
         raise ValidationError(f"'kind' must be one of: {', '.join(KINDS)}.", field="kind", code="invalid_choice")
     q = str(args.get("q") or "")
-    found = TeamSearch(q=q.strip(), kind=kind, regex=_flag(args, "regex"), absent=_flag(args, "absent"),
+    found = TeamSearch(q=q.strip(), kind=kind, regex=flag_arg(args, "regex"), absent=flag_arg(args, "absent"),
                        at=time_arg(args, "at"), filters=Filters.parse(args))
     plain = not (found.regex or found.absent or found.at)
     if kind in ("all", "names") and plain:
