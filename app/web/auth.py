@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db
+from app.i18n import current_language
 from app.services import accounts, credentials
 from app.services.errors import RateLimited, ServiceError
 from app.services.freshness import mark_fresh
@@ -53,6 +54,7 @@ def signup():  # type: ignore[no-untyped-def]
             username=form.username.data or "",
             password=form.password.data or "",
             age_confirmed=bool(form.age_confirmed.data),
+            locale=current_language(),
         )
         problems = accounts.signup_problems(data)
         if not problems:
@@ -94,6 +96,9 @@ def login():  # type: ignore[no-untyped-def]
         except RateLimited as exc:
             db.session.rollback()
             return _limited_page("auth/login.html", exc, form=form, next_url=next_url)
+        if user is not None and user.locale is None:
+            # Accounts from before languages were saved: the language this sign-in is shown in.
+            accounts.set_locale(user, current_language())
         db.session.commit()
         if user is not None:
             # A fresh session on login: nothing planted before it survives (session fixation).
