@@ -34,7 +34,9 @@ def create_app(config: Config | None = None) -> Flask:
         MAX_CONTENT_LENGTH=config.max_request_bytes,
         WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=config.redis_url or "memory://",
-        RATELIMIT_HEADERS_ENABLED=True,
+        # No X-RateLimit-* headers: Flask-Limiter would also rewrite the Retry-After of the failed-sign-in
+        # 429s (app/services/auth_limits.py); its own 429s get Retry-After from app/http/rate_limits.py.
+        RATELIMIT_HEADERS_ENABLED=False,
         RATELIMIT_KEY_PREFIX="infratrace",
         TESTING=config.testing,
     )

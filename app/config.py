@@ -30,6 +30,10 @@ class Config:
     stripe_prices: Mapping[str, str] = field(default_factory=dict)
     login_limit_per_ip: str = "30 per minute"
     login_limit_per_account: str = "10 per 15 minutes"
+    # Request-rate limits per client IP (app/http/rate_limits.py): every password check, and every
+    # request that sends a mail (sign-up, forgot password, resend verification; also per address typed).
+    sign_in_rate_limit: str = "60 per minute"
+    mail_rate_limit: str = "10 per hour"
     max_config_bytes: int = 10 * MIB
     max_photo_bytes: int = 20 * MIB
     max_request_bytes: int = 32 * MIB
@@ -87,6 +91,8 @@ class Config:
             stripe_prices=prices,
             login_limit_per_ip=env.get("LOGIN_LIMIT_PER_IP") or cls.login_limit_per_ip,
             login_limit_per_account=env.get("LOGIN_LIMIT_PER_ACCOUNT") or cls.login_limit_per_account,
+            sign_in_rate_limit=_rate_limit(env, "SIGN_IN_RATE_LIMIT", cls.sign_in_rate_limit),
+            mail_rate_limit=_rate_limit(env, "MAIL_RATE_LIMIT", cls.mail_rate_limit),
             max_photo_bytes=int(env.get("MAX_PHOTO_BYTES") or cls.max_photo_bytes),
             trusted_proxies=_non_negative_int(env, "TRUSTED_PROXIES"),
             site_admins=frozenset(
@@ -100,6 +106,18 @@ class Config:
 
     def with_changes(self, **changes: object) -> Config:
         return replace(self, **changes)
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A limit such as "10 per hour", refused at start-up rather than on the first request it guards."""
+    from limits import parse
+
+    raw = (env.get(name) or default).strip()
+    try:
+        parse(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a rate such as '10 per hour' or '60/minute', not {raw!r}.") from None
+    return raw
 
 
 def _non_negative_int(env: Mapping[str, str], name: str) -> int:

@@ -12,5 +12,5 @@ from app.models.base import Base
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Only explicit per-route limits apply (login, token creation, git auth); storage is set per app.
+# Only the explicit per-route limits of app/http/rate_limits.py apply; storage is set per app.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -33,6 +33,9 @@ TRANSLATIONS = ROOT / "translations"
 # Only languages whose catalogue is complete (tests/test_i18n.py checks it) are offered.
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 DEFAULT = "en"
+# The preference cookie ("<theme>.<language>", written by app/web/preferences.py): named here, so that
+# choosing the locale (and the services that write mails in a user's language) need nothing of app.web.
+PREFERENCE_COOKIE = "infratrace_prefs"
 TRANSLATED_ATTRIBUTES = {"title", "placeholder", "alt", "aria-label", "data-confirm"}
 LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 # Text that is code or a symbol, never words: left alone.
@@ -43,9 +46,7 @@ babel = Babel()
 def select_locale() -> str:
     if not has_request_context():
         return DEFAULT
-    from app.web.preferences import COOKIE
-
-    raw = request.cookies.get(COOKIE) or ""
+    raw = request.cookies.get(PREFERENCE_COOKIE) or ""
     _theme, _, language = raw.partition(".")
     if language in LANGUAGES:
         return language

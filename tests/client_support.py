@@ -6,6 +6,7 @@ or are imported by name from a support module)."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 PASSWORD = "correct horse battery"
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
@@ -33,3 +34,21 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
     if code:
         assert error["code"] == code
     return error
+
+
+@contextmanager
+def config_changes(app, **changes):
+    """Run with some Config fields changed on this app (limits are read per request)."""
+    original = app.config["INFRATRACE"]
+    app.config["INFRATRACE"] = original.with_changes(**changes)
+    try:
+        yield
+    finally:
+        app.config["INFRATRACE"] = original
+
+
+def from_ip(app, ip: str):
+    """A test client whose requests come from `ip`."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client

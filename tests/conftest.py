@@ -72,6 +72,9 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
         bcrypt_rounds=4,
         login_limit_per_ip="1000 per minute",
         login_limit_per_account="5 per 15 minutes",
+        # Out of the way of tests that sign in or mail many times; tests/test_rate_limits.py lowers them.
+        sign_in_rate_limit="1000 per minute",
+        mail_rate_limit="1000 per minute",
         testing=True,
     )
 

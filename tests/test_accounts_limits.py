@@ -6,7 +6,6 @@ The test config allows 5 failures per (IP, account) in 15 minutes and 1000 per I
 from __future__ import annotations
 
 import base64
-from contextlib import contextmanager
 
 import pytest
 
@@ -14,7 +13,7 @@ from app import create_app
 from app.config import Config
 from app.extensions import db
 from app.models import AuthFailureCounter
-from tests.client_support import PASSWORD, bearer, get_csrf
+from tests.client_support import PASSWORD, bearer, config_changes, from_ip, get_csrf
 from tests.githttp_support import *  # noqa: F403  (fixtures: world)
 from tests.githttp_support import username
 
@@ -25,25 +24,9 @@ def basic(user: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
 
 
-def from_ip(app, ip: str):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = ip
-    return client
-
-
 def web_login(client, login: str, password: str):
     token = get_csrf(client, "/login")
     return client.post("/login", data={"login": login, "password": password, "csrf_token": token})
-
-
-@contextmanager
-def config_changes(app, **changes):
-    original = app.config["INFRATRACE"]
-    app.config["INFRATRACE"] = original.with_changes(**changes)
-    try:
-        yield
-    finally:
-        app.config["INFRATRACE"] = original
 
 
 def test_valid_git_token_works_after_ten_failures_from_another_ip(app, world):

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.services.job_queue import run_in_process
+from tests.client_support import config_changes
 from tests.device_support import world_fixture  # noqa: F401  (fixture: world)
 
 TOKEN = "metrics-secret-token"
-
-
-@contextmanager
-def config_changes(app, **changes):
-    original = app.config["INFRATRACE"]
-    app.config["INFRATRACE"] = original.with_changes(**changes)
-    try:
-        yield
-    finally:
-        app.config["INFRATRACE"] = original
 
 
 def scrape(client) -> dict[str, dict[tuple, float]]:

@@ -13,6 +13,7 @@ from app.api import bp
 from app.api.auth import api_user, via_session
 from app.extensions import db
 from app.http.common import iso, json_body
+from app.http.rate_limits import sign_in_limit
 from app.models import ApiToken, User
 from app.services import accounts, freshness, teams, tokens
 from app.services.errors import BadRequest, Unauthorized, ValidationError
@@ -55,6 +56,7 @@ def _token_creator() -> User:
 
 
 @bp.post("/tokens", endpoint="create_token")
+@sign_in_limit
 def create_token():  # type: ignore[no-untyped-def]
     user = _token_creator()
     body = json_body()

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from app.api import bp
 from app.extensions import db
 from app.http.errors import HTTP_CODES, error_response
+from app.http.rate_limits import retry_after
 from app.services.errors import ServiceError
 
 
@@ -25,8 +26,7 @@ def _service_error(exc: ServiceError) -> Response:
 @bp.errorhandler(RateLimitExceeded)
 def _rate_limited(exc: RateLimitExceeded) -> Response:
     response = error_response(429, "rate_limited", "Too many requests; slow down and retry later.")
-    retry_after = getattr(exc, "retry_after", None)
-    response.headers["Retry-After"] = str(int(retry_after or 60))
+    response.headers["Retry-After"] = str(retry_after())
     return response
 
 

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.http.common import iso, json_body, paginate, public_url
 from app.models import Project, User
 from app.services import access, projects, teams
-from app.services.errors import ValidationError
+from app.services.validation import flag_arg
 
 
 def user_name(user_id: str | None) -> str | None:
@@ -35,16 +35,6 @@ def project_json(project: Project) -> dict[str, Any]:
         "updated_at": iso(project.updated_at),
         "web_url": public_url(f"/projects/{project.id}"),
     }
-
-
-def flag(name: str) -> bool:
-    """A boolean query parameter: true/1/yes or false/0/no (absent is false)."""
-    raw = request.args.get(name, "").strip().lower()
-    if raw in ("true", "1", "yes"):
-        return True
-    if raw in ("", "false", "0", "no"):
-        return False
-    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
 
 
 @bp.get("/teams/<slug>/projects")
@@ -79,6 +69,6 @@ def update_project(project_id: str):  # type: ignore[no-untyped-def]
 @bp.delete("/projects/<project_id>")
 def delete_project(project_id: str):  # type: ignore[no-untyped-def]
     project, team = access.project_access(api_user(), project_id)
-    projects.delete_project(team, project, cascade=flag("cascade"))
+    projects.delete_project(team, project, cascade=flag_arg(request.args, "cascade"))
     db.session.commit()
     return "", 204

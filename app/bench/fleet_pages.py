@@ -1,6 +1,7 @@
-"""Server time of the fleet-sized pages: `python -m app.bench.fleet_pages [--database-url URL --reset]`.
+"""Server time of the fleet-sized pages: `python -m app.bench.fleet_pages [--database-url URL]`.
 
-Builds, in a temporary folder (and the given database, SQLite in that folder by default):
+Builds, in a temporary folder (and, with a PostgreSQL `--database-url`, in a database of its own
+created on that server and dropped at the end; SQLite in that folder by default):
 - a project of 10,000 devices inserted straight into SQL (varied vendors, platforms, statuses,
   locations, tags, last-changed dates), for the device list;
 - a device with a 10,000-version repository (a ~950-line config changed in every version, every
@@ -10,8 +11,7 @@ Builds, in a temporary folder (and the given database, SQLite in that folder by 
 Each page is requested through the whole Flask app in-process (routing, session, SQL, templates;
 no network), warmed once, then timed `--repeat` times; the median is reported in ms, and as a
 ratio to a reference page measured in the same run (the account page: one SQL read, one
-template), so figures from different machines compare. With `--reset`, a PostgreSQL database
-is emptied first (its public schema is dropped): use a database of its own.
+template), so figures from different machines compare.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ import json
 import random
 import shutil
 import tempfile
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from app.bench import _config, _fast_import_stream, _git, _mutate, _text
+from app.bench.databases import bench_database
 from app.bench.timing import median_ms
 
 FLEET = 10_000
@@ -36,21 +38,14 @@ STATUSES = ("active", "active", "active", "planned", "spare", "decommissioned")
 
 
 class PagesBench:
-    def __init__(self, database_url: str | None, reset: bool, repeat: int) -> None:
+    def __init__(self, server_url: str | None, repeat: int) -> None:
         from app import create_app
         from app.config import Config
         from app.migrate import upgrade
 
         self.tmp = Path(tempfile.mkdtemp(prefix="infratrace-pages-bench-"))
-        self.database_url = database_url or f"sqlite:///{self.tmp / 'bench.db'}"
-        if reset and self.database_url.startswith("postgresql"):
-            from sqlalchemy import create_engine, text
-
-            engine = create_engine(self.database_url)
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            engine.dispose()
+        self.cleanup = ExitStack()
+        self.database_url = self.cleanup.enter_context(bench_database(self.tmp, server_url))
         upgrade(self.database_url)
         self.config = Config(data_dir=self.tmp, database_url=self.database_url, secret_key="bench",
                              public_url="http://bench.invalid", bcrypt_rounds=4, testing=True)
@@ -59,7 +54,10 @@ class PagesBench:
         self.rng = random.Random(7)
 
     def close(self) -> None:
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        try:
+            self.cleanup.close()
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def setup(self) -> None:
         from sqlalchemy import insert
@@ -171,12 +169,12 @@ class PagesBench:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in a temporary folder)")
-    parser.add_argument("--reset", action="store_true", help="empty that PostgreSQL database first")
+    parser.add_argument("--database-url", help="the URL of a database on a PostgreSQL server: the bench makes and "
+                        "drops a database of its own there (default: SQLite in a temporary folder)")
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    bench = PagesBench(args.database_url, args.reset, args.repeat)
+    bench = PagesBench(args.database_url, args.repeat)
     try:
         bench.setup()
         results = bench.run()

@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from app.bench.databases import bench_database
 from app.bench.timing import median_ms
 
 NEEDLE = "ACL-LEGACY-TELNET"
@@ -75,27 +76,21 @@ def device_config(index: int, lines: int, rng: random.Random, needle: bool) -> s
     return "\n".join(out[:lines]) + "\n"
 
 
-def _database(tmp: Path, server_url: str | None) -> tuple[str, Any]:
-    """(database URL, cleanup) — a fresh PostgreSQL database when `server_url` is PostgreSQL."""
-    if server_url and server_url.startswith("postgresql"):
-        from sqlalchemy import create_engine, text
-
-        name = f"infratrace_bench_{uuid.uuid4().hex[:8]}"
-        base = server_url.rpartition("/")[0]
-        admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-        def drop() -> None:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return f"{base}/{name}", drop
-    return f"sqlite:///{tmp / 'search-bench.db'}", lambda: None
-
-
 def run_search_bench(mode: str = "quick", server_url: str | None = None) -> dict[str, Any]:
+    devices = {"tiny": 200, "quick": 1000, "full": 10_000}[mode]
+    lines = 1500
+    repeat = 3 if mode == "tiny" else 7
+    rng = random.Random(7)
+    tmp = Path(tempfile.mkdtemp(prefix="infratrace-search-bench-"))
+    try:
+        with bench_database(tmp, server_url, "search-bench.db") as database_url:
+            return _measure(database_url, tmp, devices, lines, repeat, rng)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _measure(database_url: str, tmp: Path, devices: int, lines: int, repeat: int,
+             rng: random.Random) -> dict[str, Any]:
     from sqlalchemy import insert, text
 
     from app import create_app
@@ -105,85 +100,75 @@ def run_search_bench(mode: str = "quick", server_url: str | None = None) -> dict
     from app.models import ConfigText, Device, Project
     from app.services import accounts, config_search, teams
 
-    devices = {"tiny": 200, "quick": 1000, "full": 10_000}[mode]
-    lines = 1500
-    repeat = 3 if mode == "tiny" else 7
-    rng = random.Random(7)
-    tmp = Path(tempfile.mkdtemp(prefix="infratrace-search-bench-"))
-    database_url, cleanup = _database(tmp, server_url)
     results: dict[str, Any] = {"search.devices": devices, "search.config_lines": lines,
                                "search.backend": "postgresql" if database_url.startswith("postgresql") else "sqlite"}
-    try:
-        upgrade(database_url)
-        app = create_app(Config(data_dir=tmp, database_url=database_url, secret_key="bench",
-                                public_url="http://bench.invalid", bcrypt_rounds=4, testing=True))
-        folder = tmp / "configs"
-        folder.mkdir()
-        with app.app_context():
-            user = accounts.create_user(accounts.SignupForm(email="bench@example.com", username="bench",
-                                                            password="bench password 1", age_confirmed=True))
-            access = teams.create_team(user, "Bench")
-            project = Project(team_id=access.team.id, name="Fleet", slug="fleet", description="")
-            db.session.add(project)
+    upgrade(database_url)
+    app = create_app(Config(data_dir=tmp, database_url=database_url, secret_key="bench",
+                            public_url="http://bench.invalid", bcrypt_rounds=4, testing=True))
+    folder = tmp / "configs"
+    folder.mkdir()
+    with app.app_context():
+        user = accounts.create_user(accounts.SignupForm(email="bench@example.com", username="bench",
+                                                        password="bench password 1", age_confirmed=True))
+        access = teams.create_team(user, "Bench")
+        project = Project(team_id=access.team.id, name="Fleet", slug="fleet", description="")
+        db.session.add(project)
+        db.session.commit()
+        needles = set(rng.sample(range(devices), NEEDLE_DEVICES))
+        dialect = db.engine.dialect.name
+        # Bulk load: the trigram index is dropped for the load and built once after it.
+        if dialect == "postgresql":
+            db.session.execute(text("DROP INDEX IF EXISTS ix_config_texts_trgm"))
+        batch_devices: list[dict[str, Any]] = []
+        batch_texts: list[dict[str, Any]] = []
+        for index in range(devices):
+            device_id = uuid.uuid4().hex
+            config = device_config(index, lines, rng, index in needles)
+            (folder / f"sw-{index:05d}").write_text(config)
+            batch_devices.append({"id": device_id, "team_id": access.team.id, "project_id": project.id,
+                                  "name": f"sw-{index:05d}", "slug": f"sw-{index:05d}", "vendor": "Cisco",
+                                  "model": "C9300", "repo_path": "", "management_ips": [],
+                                  "custom_fields": {}, "status": "active"})
+            batch_texts.append({"device_id": device_id, "team_id": access.team.id, "kind": "config",
+                                "path": "configs/running-config", "commit": "0" * 40, "content": config,
+                                "line_count": lines})
+            if len(batch_devices) == 500 or index == devices - 1:
+                db.session.execute(insert(Device), batch_devices)
+                db.session.execute(insert(ConfigText), batch_texts)
+                db.session.commit()
+                batch_devices, batch_texts = [], []
+        if dialect == "postgresql":
+            db.session.execute(text("SET maintenance_work_mem = '512MB'"))
+            db.session.execute(text(
+                "CREATE INDEX ix_config_texts_trgm ON config_texts USING gin (content gin_trgm_ops)"))
             db.session.commit()
-            needles = set(rng.sample(range(devices), NEEDLE_DEVICES))
-            dialect = db.engine.dialect.name
-            # Bulk load: the trigram index is dropped for the load and built once after it.
-            if dialect == "postgresql":
-                db.session.execute(text("DROP INDEX IF EXISTS ix_config_texts_trgm"))
-            batch_devices: list[dict[str, Any]] = []
-            batch_texts: list[dict[str, Any]] = []
-            for index in range(devices):
-                device_id = uuid.uuid4().hex
-                config = device_config(index, lines, rng, index in needles)
-                (folder / f"sw-{index:05d}").write_text(config)
-                batch_devices.append({"id": device_id, "team_id": access.team.id, "project_id": project.id,
-                                      "name": f"sw-{index:05d}", "slug": f"sw-{index:05d}", "vendor": "Cisco",
-                                      "model": "C9300", "repo_path": "", "management_ips": [],
-                                      "custom_fields": {}, "status": "active"})
-                batch_texts.append({"device_id": device_id, "team_id": access.team.id, "kind": "config",
-                                    "path": "configs/running-config", "commit": "0" * 40, "content": config,
-                                    "line_count": lines})
-                if len(batch_devices) == 500 or index == devices - 1:
-                    db.session.execute(insert(Device), batch_devices)
-                    db.session.execute(insert(ConfigText), batch_texts)
-                    db.session.commit()
-                    batch_devices, batch_texts = [], []
-            if dialect == "postgresql":
-                db.session.execute(text("SET maintenance_work_mem = '512MB'"))
-                db.session.execute(text(
-                    "CREATE INDEX ix_config_texts_trgm ON config_texts USING gin (content gin_trgm_ops)"))
-                db.session.commit()
-                db.session.execute(text("ANALYZE config_texts"))
-                db.session.commit()
+            db.session.execute(text("ANALYZE config_texts"))
+            db.session.commit()
 
-            def substring() -> None:
-                found = config_search.search_configs(access, NEEDLE, limit=200)
-                assert len(found.devices) == NEEDLE_DEVICES, len(found.devices)
+        def substring() -> None:
+            found = config_search.search_configs(access, NEEDLE, limit=200)
+            assert len(found.devices) == NEEDLE_DEVICES, len(found.devices)
 
-            def regex() -> None:
-                found = config_search.search_configs(access, r"ACL-LEGACY-[A-Z]+-IN", mode_regex=True, limit=200)
-                assert len(found.devices) == NEEDLE_DEVICES
+        def regex() -> None:
+            found = config_search.search_configs(access, r"ACL-LEGACY-[A-Z]+-IN", mode_regex=True, limit=200)
+            assert len(found.devices) == NEEDLE_DEVICES
 
-            def absent() -> None:
-                found = config_search.search_configs(access, "ntp server 10.0.0.123", absent=True, limit=200)
-                assert len(found.devices) == len([i for i in range(devices) if i % 97 == 0])
+        def absent() -> None:
+            found = config_search.search_configs(access, "ntp server 10.0.0.123", absent=True, limit=200)
+            assert len(found.devices) == len([i for i in range(devices) if i % 97 == 0])
 
-            results["search.substring_ms"] = round(median_ms(substring, repeat), 2)
-            results["search.regex_ms"] = round(median_ms(regex, repeat), 2)
-            results["search.absent_ms"] = round(median_ms(absent, repeat), 2)
-            db.session.remove()
+        results["search.substring_ms"] = round(median_ms(substring, repeat), 2)
+        results["search.regex_ms"] = round(median_ms(regex, repeat), 2)
+        results["search.absent_ms"] = round(median_ms(absent, repeat), 2)
+        db.session.remove()
 
-        def grep() -> None:
-            done = subprocess.run(["grep", "-rFn", NEEDLE, str(folder)], capture_output=True, check=False)
-            assert done.stdout.count(b"\n") == NEEDLE_DEVICES
+    def grep() -> None:
+        done = subprocess.run(["grep", "-rFn", NEEDLE, str(folder)], capture_output=True, check=False)
+        assert done.stdout.count(b"\n") == NEEDLE_DEVICES
 
-        results["search.grep_ms"] = round(median_ms(grep, repeat), 2)
-        results["search.ratio_vs_grep"] = round(results["search.substring_ms"] / results["search.grep_ms"], 3)
-        results.update(compliance_bench(repeat))
-    finally:
-        cleanup()
-        shutil.rmtree(tmp, ignore_errors=True)
+    results["search.grep_ms"] = round(median_ms(grep, repeat), 2)
+    results["search.ratio_vs_grep"] = round(results["search.substring_ms"] / results["search.grep_ms"], 3)
+    results.update(compliance_bench(repeat))
     return results
 
 

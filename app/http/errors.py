@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext as _
 
 from app.extensions import db
 
@@ -59,6 +60,20 @@ def register_app_handlers(app: Flask) -> None:
         if is_api_request():
             return error_response(413, "too_large", "The request body is too large.")
         return html_error(413, "Too large", "What you sent is larger than allowed.")
+
+    @app.errorhandler(429)
+    def _too_many_requests(exc):  # type: ignore[no-untyped-def]
+        # A request-rate limit of app/http/rate_limits.py (the failed-sign-in 429s are answered by their views).
+        from app.http.rate_limits import retry_after
+
+        if is_api_request():
+            response = error_response(429, "rate_limited", "Too many requests; slow down and retry later.")
+        else:
+            response = current_app.make_response(html_error(
+                429, _("Too many requests"),
+                _("You sent this too often in a short time. Wait a little, then try again.")))
+        response.headers["Retry-After"] = str(retry_after())
+        return response
 
     @app.errorhandler(500)
     def _server_error(exc):  # type: ignore[no-untyped-def]

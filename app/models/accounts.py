@@ -41,6 +41,9 @@ class User(Base):
     # in-app banner the user dismissed (None: no banner dismissed yet).
     policy_version_accepted: Mapped[str | None] = mapped_column(String(20))
     policy_version_dismissed: Mapped[str | None] = mapped_column(String(20))
+    # The language mails to this user are written in (app/i18n.py LANGUAGES): the one the sign-up page
+    # was shown in, then each choice saved on the preferences form. None (older accounts): English.
+    locale: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = created_column()
     deleted_at: Mapped[datetime | None]
     purge_after: Mapped[datetime | None]

@@ -25,6 +25,8 @@ class SignupForm:
     username: str
     password: str
     age_confirmed: bool
+    # The language the sign-up page was shown in: the account's mails are written in it.
+    locale: str | None = None
 
 
 def normalise_email(email: str) -> str:
@@ -78,10 +80,19 @@ def create_user(form: SignupForm, ip: str | None = None, user_agent: str = "") -
         age_confirmed_at=utcnow(),
         policy_version_accepted=current_version().version,
     )
+    set_locale(user, form.locale)
     db.session.add(user)
     db.session.flush()
     record_event(user, "signup", ip=ip, user_agent=user_agent)
     return user
+
+
+def set_locale(user: User, locale: str | None) -> None:
+    """Save the language the user's mails are written in; anything but an offered language is ignored."""
+    from app.i18n import LANGUAGES
+
+    if locale in LANGUAGES:
+        user.locale = locale
 
 
 def find_user_by_login(login: str) -> User | None:

@@ -201,8 +201,8 @@ def _summaries_by_sha(device: Device) -> dict[str, list[dict[str, object]]]:
 
 
 def _restore_summaries(device: Device, kept: dict[str, list[dict[str, object]]], analysed_sha: str | None) -> None:
-    ids = dict(db.session.execute(select(CommitRecord.sha, CommitRecord.id).where(
-        CommitRecord.device_id == device.id)).tuples().all())
+    ids = {sha: commit_id for sha, commit_id in db.session.execute(select(CommitRecord.sha, CommitRecord.id).where(
+        CommitRecord.device_id == device.id))}
     rows = [{"commit_id": ids[sha], "device_id": device.id, "team_id": device.team_id, **item}
             for sha, items in kept.items() if sha in ids for item in items]
     if rows:

@@ -17,6 +17,7 @@ from app.models import CommitRecord, Device, User
 from app.services import versions
 from app.services.errors import NotFound, ValidationError
 from app.services.gitstore_bridge import open_repo
+from app.services.validation import flag_arg
 from gitstore import AmbiguousRevision, Diff, DiffLine, RevisionNotFound
 from gitstore.linediff import LineDiffOptions
 
@@ -26,7 +27,6 @@ PAGE_LINES = 1000
 CONFIG_PAGE_LINES = 2000
 MAX_FOLD_LINES = 20_000
 PICKER_VERSIONS = 100
-TRUE = ("1", "true", "on", "yes")
 
 
 @dataclass(frozen=True)
@@ -38,15 +38,6 @@ class DiffRequest:
     page_from: int | None
 
 
-def _flag(args: Mapping[str, Any], name: str) -> bool:
-    value = args.get(name)
-    if value in (None, ""):
-        return False
-    if not isinstance(value, str) or value.lower() not in (*TRUE, "0", "false", "off", "no"):
-        raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
-    return value.lower() in TRUE
-
-
 def diff_request(args: Mapping[str, Any], paged: bool) -> DiffRequest:
     context = versions._context(args.get("context"))
     page_from: int | None = None
@@ -55,8 +46,8 @@ def diff_request(args: Mapping[str, Any], paged: bool) -> DiffRequest:
         if not str(raw).isdigit() or len(str(raw)) > 9:
             raise ValidationError("'hunk' must be a whole number.", field="hunk", code="invalid")
         page_from = int(raw)
-    options = LineDiffOptions(context_lines=context, ignore_whitespace=_flag(args, "ignore_ws"),
-                              ignore_eol=_flag(args, "ignore_eol"), words=True)
+    options = LineDiffOptions(context_lines=context, ignore_whitespace=flag_arg(args, "ignore_ws"),
+                              ignore_eol=flag_arg(args, "ignore_eol"), words=True)
     return DiffRequest(context, options, page_from)
 
 

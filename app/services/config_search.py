@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
@@ -31,6 +31,7 @@ from app.services.errors import ValidationError
 from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
 from app.services.user_patterns import compile_pattern, finditer
+from app.services.validation import flag_arg, time_arg
 from gitstore import load_json
 
 QUERY_MAX = 500
@@ -328,10 +329,10 @@ def search_configs(access: TeamAccess, query: Any, *, mode_regex: bool = False, 
         scope = scope.where(prefilter)
     for chunk in _candidates(scope, _cursor(cursor), indexed=not absent and prefilter is not None):
         ids = [c[0] for c in chunk if candidate_ids is None or c[0] in candidate_ids]
-        contents = dict(db.session.execute(
-            select(ConfigText.id, ConfigText.content).where(ConfigText.id.in_(ids))).tuples().all()) if ids else {}
-        commits = dict(db.session.execute(select(ConfigText.id, ConfigText.commit)
-                                          .where(ConfigText.id.in_([c[0] for c in chunk]))).tuples().all())
+        contents = {row_id: content for row_id, content in db.session.execute(
+            select(ConfigText.id, ConfigText.content).where(ConfigText.id.in_(ids)))} if ids else {}
+        commits = {row_id: commit for row_id, commit in db.session.execute(
+            select(ConfigText.id, ConfigText.commit).where(ConfigText.id.in_([c[0] for c in chunk])))}
         devices = {d.id: d for d in db.session.scalars(select(Device).where(
             Device.id.in_({c[1] for c in chunk})))}
         grouped: dict[str, list[tuple[int, str]]] = {}
@@ -498,9 +499,9 @@ class VlanResults:
 def search_vlan(access: TeamAccess, vid: int, filters: Filters | None = None) -> VlanResults:
     access.require("inventory.read")
     filters = filters or Filters()
-    networks = list(db.session.execute(
+    networks = [(network, vlan) for network, vlan in db.session.execute(
         select(Network, Vlan).join(Vlan, Vlan.network_id == Network.id)
-        .where(Network.team_id == access.team.id, Vlan.vid == vid).order_by(Network.name, Network.id)).tuples())
+        .where(Network.team_id == access.team.id, Vlan.vid == vid).order_by(Network.name, Network.id))]
     stmt = (select(ConfigText.content, Device).join(Device, Device.id == ConfigText.device_id)
             .where(ConfigText.team_id == access.team.id, ConfigText.kind == "ports")
             .order_by(Device.name, Device.id))
@@ -546,8 +547,8 @@ def search_changes(access: TeamAccess, q: str, since: datetime | None = None, un
     if filters.project_id:
         stmt = stmt.where(Device.project_id == filters.project_id)
     rows = db.session.execute(stmt.order_by(ChangeSummary.created_at.desc(), ChangeSummary.id.desc())
-                              .limit(max(1, min(limit, 500)))).tuples()
-    return list(rows)
+                              .limit(max(1, min(limit, 500))))
+    return [(summary, device) for summary, device in rows]
 
 
 def platform_names() -> list[str]:
@@ -575,32 +576,6 @@ class TeamSearch:
     changes: list[tuple[ChangeSummary, Device]] | None = None
 
 
-def _flag(args: Any, name: str) -> bool:
-    raw = str(args.get(name) or "").strip().lower()
-    if raw in ("true", "1", "yes", "on"):
-        return True
-    if raw in ("", "false", "0", "no", "off"):
-        return False
-    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
-
-
-def time_arg(args: Any, name: str) -> datetime | None:
-    """A date (the end of that day, UTC) or an RFC 3339 time from the query string."""
-    raw = str(args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("z", "Z"))
-    except ValueError:
-        raise ValidationError(f"'{name}' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
-                              code="invalid") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-        if len(raw) == 10:
-            value = value.replace(hour=23, minute=59, second=59)
-    return value
-
-
 def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSearch:
     """Everything a team search asks for, from its query-string arguments (`q`, `kind`, `regex`,
     `absent`, `at`, `since`, `until`, `project`, `platform`, `config`, `tag`, `cursor`)."""
@@ -610,7 +585,7 @@ def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSear
     if kind not in KINDS:
         raise ValidationError(f"'kind' must be one of: {', '.join(KINDS)}.", field="kind", code="invalid_choice")
     q = str(args.get("q") or "")
-    found = TeamSearch(q=q.strip(), kind=kind, regex=_flag(args, "regex"), absent=_flag(args, "absent"),
+    found = TeamSearch(q=q.strip(), kind=kind, regex=flag_arg(args, "regex"), absent=flag_arg(args, "absent"),
                        at=time_arg(args, "at"), filters=Filters.parse(args))
     plain = not (found.regex or found.absent or found.at)
     if kind in ("all", "names") and plain:
@@ -635,5 +610,5 @@ def team_projects(access: TeamAccess) -> list[tuple[str, str]]:
     """(id, name) of the team's projects, for the search page's project filter."""
     from app.models import Project
 
-    return list(db.session.execute(select(Project.id, Project.name).where(Project.team_id == access.team.id)
-                                   .order_by(Project.name, Project.id)).tuples())
+    return [(project_id, name) for project_id, name in db.session.execute(
+        select(Project.id, Project.name).where(Project.team_id == access.team.id).order_by(Project.name, Project.id))]

@@ -23,7 +23,7 @@ from app.models import User, utcnow
 from app.services import job_queue
 from app.services.accounts import end_all_sessions, normalise_email, record_event
 from app.services.errors import NotFound, ValidationError
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 from app.services.passwords import hash_password, password_problem
 
 VERIFY_MAX_AGE = 3 * 24 * 3600
@@ -47,15 +47,16 @@ def verification_token(user: User) -> str:
 
 
 def send_verification(user: User, public_url: str) -> None:
-    send_mail(
-        user.email,
-        _("Verify your email address for InfraTrace"),
-        _("Hello %(username)s,\n\nplease confirm that this address belongs to you by opening this link "
-          "within 3 days:\n\n%(link)s\n\n"
-          "Until it is verified, teams cannot add you by this address directly, and password reset "
-          "links cannot be sent to it. If you did not sign up, ignore this mail.\n",
-          username=user.username, link=f"{public_url}/verify-email/{verification_token(user)}"),
-    )
+    with in_language_of(user):
+        send_mail(
+            user.email,
+            _("Verify your email address for InfraTrace"),
+            _("Hello %(username)s,\n\nplease confirm that this address belongs to you by opening this link "
+              "within 3 days:\n\n%(link)s\n\n"
+              "Until it is verified, teams cannot add you by this address directly, and password reset "
+              "links cannot be sent to it. If you did not sign up, ignore this mail.\n",
+              username=user.username, link=f"{public_url}/verify-email/{verification_token(user)}"),
+        )
 
 
 def verify_email(token: str, ip: str | None = None) -> User:
@@ -79,15 +80,16 @@ def email_changed(user: User, old_email: str, public_url: str) -> None:
     """After an email change: the new address must be verified, and the old one is told."""
     user.email_verified_at = None
     send_verification(user, public_url)
-    send_mail(
-        old_email,
-        _("Your InfraTrace email address was changed"),
-        _("The email address of your InfraTrace account %(username)s was changed from this address "
-          "to %(email)s at %(time)s UTC.\n\nIf you did not do this, reset your password "
-          "and contact us: %(link)s\n",
-          username=user.username, email=user.email, time=f"{utcnow():%Y-%m-%d %H:%M}",
-          link=f"{public_url}/forgot-password"),
-    )
+    with in_language_of(user):
+        send_mail(
+            old_email,
+            _("Your InfraTrace email address was changed"),
+            _("The email address of your InfraTrace account %(username)s was changed from this address "
+              "to %(email)s at %(time)s UTC.\n\nIf you did not do this, reset your password "
+              "and contact us: %(link)s\n",
+              username=user.username, email=user.email, time=f"{utcnow():%Y-%m-%d %H:%M}",
+              link=f"{public_url}/forgot-password"),
+        )
 
 
 def reset_token(user: User) -> str:
@@ -114,15 +116,16 @@ def send_password_reset(user_id: str) -> None:
     if user is None or not user.is_active or user.email_verified_at is None:
         return
     public_url = current_app.config["INFRATRACE"].public_url
-    send_mail(
-        user.email,
-        _("Reset your InfraTrace password"),
-        _("Hello %(username)s,\n\nsomeone (hopefully you) asked to reset your password. Choose a new one "
-          "within one hour with this link, which works once:\n\n%(link)s\n\n"
-          "Resetting signs out every session. Your personal access tokens keep working.\n"
-          "If you did not ask for this, ignore this mail: your password stays as it is.\n",
-          username=user.username, link=f"{public_url}/reset-password/{reset_token(user)}"),
-    )
+    with in_language_of(user):
+        send_mail(
+            user.email,
+            _("Reset your InfraTrace password"),
+            _("Hello %(username)s,\n\nsomeone (hopefully you) asked to reset your password. Choose a new one "
+              "within one hour with this link, which works once:\n\n%(link)s\n\n"
+              "Resetting signs out every session. Your personal access tokens keep working.\n"
+              "If you did not ask for this, ignore this mail: your password stays as it is.\n",
+              username=user.username, link=f"{public_url}/reset-password/{reset_token(user)}"),
+        )
     db.session.commit()
 
 

@@ -258,6 +258,7 @@ def _account(user: User, memberships: list[Any]) -> dict[str, Any]:
             "display_name": user.display_name,
             "company": user.company,
             "job_title": user.job_title,
+            "language": user.locale,
             "commit_author": user.author_name,
             "created_at": user.created_at,
             "age_confirmed_at": user.age_confirmed_at,

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from flask import current_app
+from flask_babel import force_locale
 
 from app.extensions import db
-from app.models import OutboxMail
+from app.i18n import DEFAULT, LANGUAGES
+from app.models import OutboxMail, User
+
+
+@contextmanager
+def in_language_of(user: User) -> Iterator[None]:
+    """Write a mail to `user` inside this block: its gettext strings come out in the language saved
+    with the account, not the one of the request that happens to send it (an alert is caused by
+    someone else's sign-in) nor English by default (most mails leave from a background job)."""
+    with force_locale(user.locale if user.locale in LANGUAGES else DEFAULT):
+        yield
 
 
 def send_mail(to: str, subject: str, body: str) -> None:

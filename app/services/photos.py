@@ -34,7 +34,7 @@ from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import Conflict, NotFound, ServiceError, TooLarge, ValidationError
 from app.services.gitstore_bridge import author_for, open_repo
 from app.services.teams import TeamAccess
-from app.services.validation import check_fields, string_field
+from app.services.validation import check_fields, flag_arg, string_field
 from app.storage.blobs import check_sha256
 from app.storage.images import EXTENSIONS, ImageRejected, inspect, strip_location
 from app.storage.objectstore import ObjectStoreError, open_object_store
@@ -45,8 +45,6 @@ PHOTOS_FILE = "photos.json"
 UPLOAD_FIELDS = {"file", "caption", "strip_location", "parent"}
 MAX_CAPTION = 1000
 MAX_FILENAME = 200
-_TRUE = {"1", "true", "on", "yes"}
-_FALSE = {"0", "false", "off", "no"}
 _SEPARATORS = re.compile(r"[\\/]")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\"]")
 
@@ -62,17 +60,6 @@ def _settings() -> Any:
 def _object_store() -> Any:
     config = _settings()
     return open_object_store(config.object_store_url, config.data_dir)
-
-
-def _flag(value: str | None, field: str, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValidationError(f"'{field}' must be true or false.", field=field, code="invalid")
 
 
 def clean_filename(name: str | None, content_type: str) -> str:
@@ -158,7 +145,7 @@ def upload_photo(
         raise ValidationError("'file' is required: send the image as a multipart file part.", field="file",
                               code="required")
     caption = string_field(fields, "caption", max_length=MAX_CAPTION)
-    strip = _flag(fields.get("strip_location"), "strip_location", True)
+    strip = flag_arg(fields, "strip_location", default=True)
     parent = fields.get("parent") or None
     data = _read_limited(stream, _settings().max_photo_bytes)
     try:

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Membership, SecurityEvent, User, utcnow
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 
 SIGN_IN_KINDS = ("signup", "login")
 # Failures against one account (any address) within the window that trigger one alert mail.
@@ -80,19 +80,20 @@ def after_sign_in(user: User, ip: str | None, user_agent: str) -> None:
     if not (new_network or new_browser):
         return
     what = ("browser and network" if new_browser and new_network else "browser" if new_browser else "network")
-    labels = {"browser and network": _("a new browser and network"), "browser": _("a new browser"),
-              "network": _("a new network")}
     public_url = current_app.config["INFRATRACE"].public_url
-    send_mail(
-        user.email,
-        _("New sign-in to your InfraTrace account"),
-        _("Your account %(username)s was just signed into from %(what)s.\n\n"
-          "Time: %(time)s UTC\nAddress: %(ip)s\nBrowser: %(browser)s\n\n"
-          "If this was you, there is nothing to do. If not, change your password now and review your "
-          "security log: %(link)s\n",
-          username=user.username, what=labels[what], time=f"{utcnow():%Y-%m-%d %H:%M}", ip=ip or "?",
-          browser=browser_of(user_agent), link=f"{public_url}/settings/security"),
-    )
+    with in_language_of(user):
+        labels = {"browser and network": _("a new browser and network"), "browser": _("a new browser"),
+                  "network": _("a new network")}
+        send_mail(
+            user.email,
+            _("New sign-in to your InfraTrace account"),
+            _("Your account %(username)s was just signed into from %(what)s.\n\n"
+              "Time: %(time)s UTC\nAddress: %(ip)s\nBrowser: %(browser)s\n\n"
+              "If this was you, there is nothing to do. If not, change your password now and review your "
+              "security log: %(link)s\n",
+              username=user.username, what=labels[what], time=f"{utcnow():%Y-%m-%d %H:%M}", ip=ip or "?",
+              browser=browser_of(user_agent), link=f"{public_url}/settings/security"),
+        )
     record_event_direct(user, "new_sign_in_alert", ip, user_agent, detail=what)
 
 
@@ -115,16 +116,17 @@ def after_failure(user: User, ip: str | None) -> None:
     if already:
         return
     public_url = current_app.config["INFRATRACE"].public_url
-    send_mail(
-        user.email,
-        _("Failed sign-in attempts on your InfraTrace account"),
-        _("There were %(failures)s failed attempts to sign into your account %(username)s in the last "
-          "%(minutes)s minutes (the latest from %(ip)s).\n\n"
-          "Your account is not locked: your correct password and tokens keep working. If these were not you, "
-          "consider a longer password. Security log: %(link)s\n",
-          failures=failures, username=user.username, minutes=int(ALERT_WINDOW.total_seconds() // 60),
-          ip=ip or "?", link=f"{public_url}/settings/security"),
-    )
+    with in_language_of(user):
+        send_mail(
+            user.email,
+            _("Failed sign-in attempts on your InfraTrace account"),
+            _("There were %(failures)s failed attempts to sign into your account %(username)s in the last "
+              "%(minutes)s minutes (the latest from %(ip)s).\n\n"
+              "Your account is not locked: your correct password and tokens keep working. If these were not you, "
+              "consider a longer password. Security log: %(link)s\n",
+              failures=failures, username=user.username, minutes=int(ALERT_WINDOW.total_seconds() // 60),
+              ip=ip or "?", link=f"{public_url}/settings/security"),
+        )
     record_event_direct(user, "failure_alert", ip, "", detail=str(failures))
 
 

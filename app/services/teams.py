@@ -15,7 +15,7 @@ from app.models import ROLES, Invitation, Membership, Team, User, utcnow
 from app.services import plans
 from app.services.accounts import normalise_email
 from app.services.errors import Conflict, NotFound, ValidationError
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 from app.services.permissions import require
 from app.services.validation import check_name, slugify
 
@@ -171,13 +171,14 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
         membership = Membership(team_id=access.team.id, user_id=user.id, role=role)
         db.session.add(membership)
         db.session.flush()
-        send_mail(
-            user.email,
-            _("You were added to %(team)s on InfraTrace", team=access.team.name),
-            _("%(username)s added you to the team %(team)s as %(role)s.\n\n%(link)s\n",
-              username=access.user.username, team=access.team.name, role=role,
-              link=f"{base_url}/teams/{access.team.slug}"),
-        )
+        with in_language_of(user):
+            send_mail(
+                user.email,
+                _("You were added to %(team)s on InfraTrace", team=access.team.name),
+                _("%(username)s added you to the team %(team)s as %(role)s.\n\n%(link)s\n",
+                  username=access.user.username, team=access.team.name, role=role,
+                  link=f"{base_url}/teams/{access.team.slug}"),
+            )
         return membership
     if user is not None:
         exists = db.session.scalar(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from app.services.errors import BadRequest, ValidationError
@@ -114,6 +115,42 @@ def choice_field(body: Mapping[str, Any], key: str, choices: Iterable[str], defa
         raise ValidationError(
             f"'{key}' must be one of: {', '.join(choices)}.", field=key, code="invalid_choice"
         )
+    return value
+
+
+TRUE_WORDS = ("true", "1", "yes", "on")
+FALSE_WORDS = ("false", "0", "no", "off")
+
+
+def flag_arg(args: Mapping[str, Any], name: str, default: bool = False) -> bool:
+    """The one reader of a yes/no parameter (query string or form field): true/1/yes/on or
+    false/0/no/off, any case; absent or empty is `default`; anything else is refused, naming it."""
+    value = args.get(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower() if isinstance(value, str) else None
+    if lowered in TRUE_WORDS:
+        return True
+    if lowered in FALSE_WORDS:
+        return False
+    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
+
+
+def time_arg(args: Mapping[str, Any], name: str) -> datetime | None:
+    """The one reader of a point-in-time parameter: a date (the end of that day, UTC) or an RFC 3339
+    time (UTC when it has no offset); absent or empty is None."""
+    raw = str(args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise ValidationError(f"'{name}' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
+                              code="invalid") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+        if len(raw) == 10:
+            value = value.replace(hour=23, minute=59, second=59)
     return value
 
 

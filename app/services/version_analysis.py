@@ -133,12 +133,12 @@ def summaries_for(commit_ids: list[int]) -> dict[int, list[str]]:
 def summaries_between(device_id: str, from_sha: str, to_sha: str, limit: int = 50) -> list[tuple[int, str]]:
     """(version number, sentence) of the block changes after `from_sha` up to `to_sha` (newer side),
     for the compare header; empty when `to` is not newer than `from` in the device's history."""
-    seqs = dict(db.session.execute(select(CommitRecord.sha, CommitRecord.seq).where(
-        CommitRecord.device_id == device_id, CommitRecord.sha.in_([from_sha, to_sha]))).tuples().all())
+    seqs = {sha: seq for sha, seq in db.session.execute(select(CommitRecord.sha, CommitRecord.seq).where(
+        CommitRecord.device_id == device_id, CommitRecord.sha.in_([from_sha, to_sha])))}
     low, high = seqs.get(from_sha), seqs.get(to_sha)
     if low is None or high is None or high <= low:
         return []
-    return list(db.session.execute(
+    return [(seq, summary) for seq, summary in db.session.execute(
         select(CommitRecord.seq, ChangeSummary.summary).join(ChangeSummary, ChangeSummary.commit_id == CommitRecord.id)
         .where(CommitRecord.device_id == device_id, CommitRecord.seq > low, CommitRecord.seq <= high)
-        .order_by(CommitRecord.seq, ChangeSummary.id).limit(limit)).tuples().all())
+        .order_by(CommitRecord.seq, ChangeSummary.id).limit(limit))]

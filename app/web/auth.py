@@ -9,6 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db
+from app.http.rate_limits import mail_limit, mail_per_address_limit, sign_in_limit
+from app.i18n import current_language
 from app.services import accounts, credentials
 from app.services.errors import RateLimited, ServiceError
 from app.services.freshness import mark_fresh
@@ -43,6 +45,7 @@ def _public_url() -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
+@mail_limit
 def signup():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
@@ -53,6 +56,7 @@ def signup():  # type: ignore[no-untyped-def]
             username=form.username.data or "",
             password=form.password.data or "",
             age_confirmed=bool(form.age_confirmed.data),
+            locale=current_language(),
         )
         problems = accounts.signup_problems(data)
         if not problems:
@@ -82,6 +86,7 @@ def _limited_page(template: str, exc: RateLimited, **context: object):  # type: 
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@sign_in_limit
 def login():  # type: ignore[no-untyped-def]
     next_url = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -94,6 +99,9 @@ def login():  # type: ignore[no-untyped-def]
         except RateLimited as exc:
             db.session.rollback()
             return _limited_page("auth/login.html", exc, form=form, next_url=next_url)
+        if user is not None and user.locale is None:
+            # Accounts from before languages were saved: the language this sign-in is shown in.
+            accounts.set_locale(user, current_language())
         db.session.commit()
         if user is not None:
             # A fresh session on login: nothing planted before it survives (session fixation).
@@ -140,6 +148,7 @@ def expire_remember_cookie(response) -> None:  # type: ignore[no-untyped-def]
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
+@sign_in_limit
 def reauth():  # type: ignore[no-untyped-def]
     """Type the password again before a sensitive action (a remembered or older session)."""
     next_url = safe_next(request.args.get("next")) or url_for("dashboard.index")
@@ -176,6 +185,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/verify-email/resend")
+@mail_limit
 def resend_verification():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated and ConfirmForm().validate_on_submit():
         user = current_user._get_current_object()
@@ -187,6 +197,8 @@ def resend_verification():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
+@mail_limit
+@mail_per_address_limit
 def forgot_password():  # type: ignore[no-untyped-def]
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -8,16 +8,16 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
-from app.http.errors import html_error
 from app.models import COMPLIANCE_KINDS, User
 from app.services import compliance, config_search, teams, version_analysis
 from app.services.access import project_access
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
+from app.web.errors import service_error_page
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("fleet", __name__)
@@ -29,11 +29,7 @@ KIND_LABELS = {
 }
 
 
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
-    return html_error(exc.status, titles.get(exc.status, "Error"), exc.message)
+bp.register_error_handler(ServiceError, service_error_page)
 
 
 def _user() -> User:
@@ -60,7 +56,7 @@ def device_compliance_history(device_id: str, limit: int = 10):  # type: ignore[
 
 class RuleForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
-    kind = SelectField(_l("Kind"), choices=[(k, KIND_LABELS[k]) for k in COMPLIANCE_KINDS])
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, KIND_LABELS[k]) for k in COMPLIANCE_KINDS])
     pattern = StringField(_l("Line pattern (regular expression)"),
                           validators=[DataRequired(_l("A pattern is required.")), Length(max=500)],
                           render_kw={"placeholder": r"^ntp server \S+"})
@@ -75,7 +71,8 @@ class RuleForm(FlaskForm):
                                render_kw={"placeholder": "core-*"})
     tag = StringField(_l("Only devices tagged"), validators=[Optional(), Length(max=50)])
     scope = SelectField(_l("Applies to"),
-                        choices=[("project", _l("this project")), ("team", _l("every project of the team"))])
+                        choices=[SelectChoice("project", _l("this project")),
+                                 SelectChoice("team", _l("every project of the team"))])
 
 
 @bp.get("/teams/<slug>/search")

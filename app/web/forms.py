@@ -11,14 +11,15 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-ROLE_CHOICES = [("viewer", _l("Viewer")), ("editor", _l("Editor")), ("admin", _l("Admin")),
-                ("owner", _l("Owner"))]
+ROLE_CHOICES = [SelectChoice("viewer", _l("Viewer")), SelectChoice("editor", _l("Editor")),
+                SelectChoice("admin", _l("Admin")), SelectChoice("owner", _l("Owner"))]
 
 
 class SignupForm(FlaskForm):
@@ -75,8 +76,8 @@ class RoleForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
-    scopes = SelectField(_l("Scopes"), choices=[("read", _l("read")), ("read,write", _l("read and write"))],
-                         default="read")
+    scopes = SelectField(_l("Scopes"), default="read",
+                         choices=[SelectChoice("read", _l("read")), SelectChoice("read,write", _l("read and write"))])
     expires_on = DateField(_l("Expires on (optional)"), validators=[Optional()])
 
 
@@ -84,8 +85,8 @@ class ConfirmForm(FlaskForm):
     """A POST button: nothing but the CSRF token."""
 
 
-DEVICE_STATUS_CHOICES = [("planned", _l("Planned")), ("active", _l("Active")), ("spare", _l("Spare")),
-                         ("decommissioned", _l("Decommissioned"))]
+DEVICE_STATUS_CHOICES = [SelectChoice("planned", _l("Planned")), SelectChoice("active", _l("Active")),
+                         SelectChoice("spare", _l("Spare")), SelectChoice("decommissioned", _l("Decommissioned"))]
 
 
 class DeviceForm(FlaskForm):
@@ -125,9 +126,9 @@ class DeleteAccountForm(FlaskForm):
     password = PasswordField(_l("Your password"), validators=[DataRequired(_l("Enter your password to confirm."))])
 
 
-THEME_CHOICES = [("light", _l("Light")), ("dark", _l("Dark"))]
+THEME_CHOICES = [SelectChoice("light", _l("Light")), SelectChoice("dark", _l("Dark"))]
 # Only languages with a complete catalogue (app/i18n.py); each named in its own language.
-LANGUAGE_CHOICES = [("en", "English"), ("de", "Deutsch")]
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("de", "Deutsch")]
 
 
 class PreferencesForm(FlaskForm):
@@ -140,5 +141,5 @@ class BillingTeamForm(FlaskForm):
 
 
 class CheckoutForm(BillingTeamForm):
-    plan = SelectField("Plan", choices=[("pro", "Pro"), ("team", "Team")],
+    plan = SelectField("Plan", choices=[SelectChoice("pro", "Pro"), SelectChoice("team", "Team")],
                        validators=[DataRequired("Choose a plan.")])

@@ -12,16 +12,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Optional
 
 from app.extensions import db
-from app.http.errors import html_error
 from app.models import Device, User
 from app.services import access, config_rules, intake
 from app.services.config_presets import PRESETS
 from app.services.errors import ServiceError, ValidationError
 from app.services.permissions import role_allows
+from app.web.errors import service_error_page
 
 bp = Blueprint("intake", __name__)
 RULE_HELP = "One rule per line: `ignore: <regex>` or `strip: <regex>`; lines starting with # are comments."
@@ -29,11 +29,12 @@ RULE_HELP = "One rule per line: `ignore: <regex>` or `strip: <regex>`; lines sta
 
 class RulesForm(FlaskForm):
     config_name = StringField("Oxidized config name (stored as configs/<name>)")
-    platform = SelectField("Presets", choices=[(config_rules.PLATFORM_AUTO, "each device's own platform (all when "
-                                                                             "unknown)")]
-                           + [(p.key, f"{p.name} for every device") for p in PRESETS.values()])
+    platform = SelectField("Presets", choices=[SelectChoice(config_rules.PLATFORM_AUTO,
+                                                            "each device's own platform (all when unknown)")]
+                           + [SelectChoice(p.key, f"{p.name} for every device") for p in PRESETS.values()])
     noise_presets = SelectField("Ignore the presets' volatile lines", choices=[
-        ("all", "of every preset (default)"), ("platform", "of the chosen presets only"), ("off", "no")])
+        SelectChoice("all", "of every preset (default)"), SelectChoice("platform", "of the chosen presets only"),
+        SelectChoice("off", "no")])
     redaction = BooleanField("Redact secrets before storing (one-way)")
     rules = TextAreaField("Project rules", validators=[Optional()], description=RULE_HELP,
                           render_kw={"rows": 6, "placeholder": "ignore: ^! Last configuration change\n"
@@ -82,11 +83,11 @@ def rules_page(project_id: str):  # type: ignore[no-untyped-def]
         project, team = access.project_access(user, project_id)
         current = intake.get_rules(user, project_id)
     except ServiceError as exc:
-        return html_error(exc.status, "Not found" if exc.status == 404 else "Not allowed", exc.message)
+        return service_error_page(exc)
     devices = list(db.session.scalars(select(Device).where(Device.project_id == project.id)
                                       .order_by(Device.slug).limit(500)))
     form = RulesForm()
-    form.device.choices = [(d.id, d.name) for d in devices]
+    form.device.choices = [SelectChoice(d.id, d.name) for d in devices]
     if request.method == "GET":
         form.config_name.data = current["config_name"]
         form.platform.data = current["platform"]
@@ -106,9 +107,9 @@ def rules_page(project_id: str):  # type: ignore[no-untyped-def]
                 raise ValidationError("Choose a device whose history the preview runs on.", field="device")
             result = intake.preview(user, project_id, {**body, "device_id": form.device.data})
         except ServiceError as exc:
-            db.session.rollback()
             if exc.status != 422:
-                return html_error(exc.status, "Not allowed" if exc.status == 403 else "Error", exc.message)
+                return service_error_page(exc)
+            db.session.rollback()
             field = (exc.field or "rules").split("[")[0].split(".")[0]
             target = getattr(form, field, None) or form.rules
             target.errors = [*target.errors, exc.message]  # type: ignore[list-item]

@@ -13,17 +13,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from wtforms import Field
+from wtforms import Field, SelectChoice
 
 from app.extensions import db
 from app.http.common import paginate
-from app.http.errors import html_error
 from app.models import AuditEvent, Device, Membership, Network, Project, Task, TaskComment, User
 from app.services import access, audit_log, devices, networks, projects, tasks, teams
 from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
 from app.services.validation import parse_json
+from app.web.errors import service_error_page
 from app.web.forms import ConfirmForm
 from app.web.inventory_forms import CommentForm, NetworkForm, ProjectDeleteForm, ProjectForm, TaskForm
 
@@ -41,11 +41,7 @@ def _identity(row: Any) -> Any:
     return row
 
 
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
-    return html_error(exc.status, titles.get(exc.status, "Error"), exc.message)
+bp.register_error_handler(ServiceError, service_error_page)
 
 
 @bp.app_template_filter("markdown")
@@ -308,9 +304,10 @@ def _members(team_id: str) -> list[User]:
 
 def _task_form(project: Project, obj: Task | None = None) -> TaskForm:
     form = TaskForm(obj=obj)
-    form.assignee.choices = [("", "nobody")] + [(u.username, u.username) for u in _members(project.team_id)]
+    form.assignee.choices = [SelectChoice("", gettext("nobody"))] + [SelectChoice(u.username)
+                                                                for u in _members(project.team_id)]
     devices = db.session.scalars(select(Device).where(Device.project_id == project.id).order_by(Device.name))
-    form.device_id.choices = [("", "none")] + [(d.id, d.name) for d in devices]
+    form.device_id.choices = [SelectChoice("", gettext("none"))] + [SelectChoice(d.id, d.name) for d in devices]
     if obj is not None and request.method == "GET":
         form.assignee.data = obj.assignee.username if obj.assignee else ""
         form.device_id.data = obj.device_id or ""

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.i18n import VALUE_LABELS
 from app.models import PROJECT_STATUSES, TASK_STATUSES
 
 
-def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+def _choices(values: tuple[str, ...]) -> list[SelectChoice]:
     # Shown in the reader's language; the values stay English (they are the API's too).
-    return [(value, VALUE_LABELS.get(value, value.replace("_", " "))) for value in values]
+    return [SelectChoice(value, VALUE_LABELS.get(value, value.replace("_", " "))) for value in values]
 
 
 class ProjectForm(FlaskForm):
@@ -39,9 +39,9 @@ class TaskForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(_l("Title is required.")), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 4})
     status = SelectField(_l("Status"), choices=_choices(TASK_STATUSES), default="todo")
-    assignee = SelectField(_l("Assignee"), choices=[("", _l("nobody"))], validate_choice=False)
+    assignee = SelectField(_l("Assignee"), choices=[SelectChoice("", _l("nobody"))], validate_choice=False)
     due_date = DateField(_l("Due date"), validators=[Optional()])
-    device_id = SelectField(_l("Device"), choices=[("", _l("none"))], validate_choice=False)
+    device_id = SelectField(_l("Device"), choices=[SelectChoice("", _l("none"))], validate_choice=False)
 
 
 class CommentForm(FlaskForm):

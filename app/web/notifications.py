@@ -6,32 +6,28 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField
+from wtforms import SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.extensions import db
-from app.http.errors import html_error
 from app.models import WATCH_MODES, WEBHOOK_EVENTS, User
 from app.services import access
 from app.services import notifications as notes
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
+from app.web.errors import service_error_page
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("notifications", __name__)
 
 
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
-    db.session.rollback()
-    titles = {403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Invalid request"}
-    return html_error(exc.status, titles.get(exc.status, "Error"), exc.message)
+bp.register_error_handler(ServiceError, service_error_page)
 
 
 class WebhookForm(FlaskForm):
     url = StringField("Payload URL (http or https)", render_kw={"placeholder": "https://hooks.example.net/infratrace"})
-    events = SelectMultipleField("Events", choices=[(e, e) for e in WEBHOOK_EVENTS], default=list(WEBHOOK_EVENTS),
+    events = SelectMultipleField("Events", choices=[SelectChoice(e) for e in WEBHOOK_EVENTS],
+                                 default=list(WEBHOOK_EVENTS),
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
     description = StringField("Description", validators=[Optional()])
 

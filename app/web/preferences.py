@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from flask import Response, current_app, has_request_context, request
 
+from app.i18n import PREFERENCE_COOKIE as COOKIE
 from app.web.forms import LANGUAGE_CHOICES, THEME_CHOICES
 
-COOKIE = "infratrace_prefs"
 MAX_AGE = 365 * 24 * 3600
-THEMES = tuple(value for value, _label in THEME_CHOICES)
-LANGUAGES = tuple(value for value, _label in LANGUAGE_CHOICES)
+THEMES = tuple(choice.value for choice in THEME_CHOICES)
+LANGUAGES = tuple(choice.value for choice in LANGUAGE_CHOICES)
 DEFAULTS = {"theme": THEMES[0], "language": LANGUAGES[0]}
 
 

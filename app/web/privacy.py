@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from app.extensions import db
-from app.services import deletion, exports, policy
+from app.services import accounts, deletion, exports, policy
 from app.services.errors import ServiceError
 from app.web import preferences
 from app.web.forms import ConfirmForm, DeleteAccountForm, PreferencesForm
@@ -84,6 +84,9 @@ def set_preferences():  # type: ignore[no-untyped-def]
     response = redirect(target)
     if form.validate_on_submit():
         preferences.set_cookie(response, form.theme.data or "", form.language.data or "")
+        if current_user.is_authenticated:
+            accounts.set_locale(current_user._get_current_object(), form.language.data)
+            db.session.commit()
         # Said in the language just chosen: the next page is the first one rendered in it.
         with force_locale(form.language.data or "en"):
             flash(_("Preferences saved."), "success")
