@@ -249,3 +249,237 @@ def test_german_forms_flash_messages_and_mail(app, client, make_user):
     [mail] = mails(app, "neu@example.com")
     assert mail.subject == "Bestätige deine E-Mail-Adresse für InfraTrace" and "Hallo neu" in mail.body
 
+
+
+# -- forms, error pages and mails: where English used to slip through ------------------------------------------
+
+# Placeholders that are examples of what to type (config lines, patterns, data): the same in every language.
+EXAMPLE_PLACEHOLDERS = {
+    '{"site": "PAR1", "contract": "C-42"}', "10, mgmt, management\n20, users", r"^ntp server \S+", "^interface ",
+    "switchport mode access", "ios, nxos, eos, junos, ...", "core-*", "https://hooks.example.net/infratrace",
+    "ignore: ^! Last configuration change\nstrip: ^! uptime is ",
+}
+
+
+def _web_forms() -> list[type]:
+    import importlib
+    import pkgutil
+
+    from flask_wtf import FlaskForm
+
+    import app.web
+
+    for module in pkgutil.iter_modules(app.web.__path__):
+        importlib.import_module(f"app.web.{module.name}")
+    found, pending = [], list(FlaskForm.__subclasses__())
+    while pending:
+        form = pending.pop()
+        pending += form.__subclasses__()
+        if form.__module__.startswith("app.web."):
+            found.append(form)
+    return sorted(found, key=lambda form: form.__qualname__)
+
+
+def _untranslated(text: object, have: dict[str, str]) -> str | None:
+    """Why `text` would reach a German reader in English, or None when the catalogue translates it."""
+    from flask_babel.speaklater import LazyString
+
+    if not isinstance(text, LazyString):
+        return f"not marked with _l: {text!r}"
+    message = text._args[0]
+    return None if have.get(message) else f"no German msgstr: {message!r}"
+
+
+def test_every_web_form_is_german_labels_choices_and_messages(app):
+    have = german()
+    forms = _web_forms()
+    names = {form.__name__ for form in forms}
+    assert {"RulesForm", "WebhookForm", "ConfigEditForm", "CheckoutForm", "SignupForm", "RuleForm"} <= names
+    languages = {choice.value for choice in LANGUAGE_CHOICES}  # each named in its own language, on purpose
+    problems = []
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        for form_class in forms:
+            form = form_class(meta={"csrf": False})
+            for field in form:
+                where = f"{form_class.__name__}.{field.name}"
+                texts = [] if field.type == "HiddenField" else [("label", field.label.text)]
+                if field.description:
+                    texts.append(("description", field.description))
+                placeholder = (field.render_kw or {}).get("placeholder")
+                if placeholder is not None and placeholder not in EXAMPLE_PLACEHOLDERS:
+                    texts.append(("placeholder", placeholder))
+                for choice in getattr(field, "choices", None) or []:
+                    value, label = choice.value, choice.label
+                    if field.name == "language" and value in languages:
+                        continue
+                    if label == value and CODE_LIKE.match(str(value)):
+                        continue  # an identifier shown as it is (webhook event names)
+                    texts.append((f"choice {value!r}", label))
+                for validator in field.validators:
+                    if getattr(validator, "message", None) is not None:
+                        texts.append((type(validator).__name__, validator.message))
+                for what, text in texts:
+                    reason = _untranslated(text, have)
+                    if reason:
+                        problems.append(f"{where} {what}: {reason}")
+    assert problems == []
+
+
+def test_the_rules_and_webhook_forms_render_in_german(client, german_world):
+    rules = client.get(f"/projects/{german_world['project']}/rules").get_data(as_text=True)
+    assert "Regeln des Projekts" in rules and "Veränderliche Zeilen der Vorlagen ignorieren" in rules
+    assert "aller Vorlagen (Standard)" in rules and "Cisco NX-OS für jedes Gerät" in rules
+    hooks = client.get(f"/projects/{german_world['project']}/webhooks").get_data(as_text=True)
+    assert "Payload-URL (http oder https)" in hooks and "Ereignisse" in hooks
+    english = {message for message, translated in german().items() if translated != message}
+    assert english_left(rules, english) == [] and english_left(hooks, english) == []
+
+
+def _page_text(html: str) -> tuple[str, str]:
+    title = re.search(r"<h1>(.*?)</h1>", html, re.S)
+    message = re.search(r"</h1><p>(.*?)</p>", html, re.S)
+    assert title and message, html
+    return title.group(1).strip(), message.group(1).strip()
+
+
+def test_error_pages_are_german(app):
+    from werkzeug.exceptions import (
+        BadRequest,
+        Forbidden,
+        InternalServerError,
+        MethodNotAllowed,
+        NotFound,
+        RequestEntityTooLarge,
+        TooManyRequests,
+        UnprocessableEntity,
+    )
+
+    from app.services import errors
+    from app.web.errors import service_error_page
+
+    translated = {translated for message, translated in german().items() if translated != message}
+    pages = {}
+    with app.test_request_context("/somewhere", headers={"Accept-Language": "de"}):
+        for exc in (BadRequest(), Forbidden(), NotFound(), MethodNotAllowed(), RequestEntityTooLarge(),
+                    TooManyRequests(), UnprocessableEntity(), InternalServerError()):
+            response = app.make_response(app.handle_http_exception(exc))
+            pages[exc.code] = response
+        for kind in (errors.Forbidden, errors.NotFound, errors.Conflict, errors.ValidationError, errors.PlanLimit,
+                     errors.TooLarge, errors.RateLimited, errors.BadRequest):
+            pages[f"service {kind.__name__}"] = app.make_response(service_error_page(kind("x")))
+    for name, response in pages.items():
+        html = response.get_data(as_text=True)
+        assert 'lang="de"' in html and "Zurück zum Anfang" in html, name
+        title, message = _page_text(html)
+        assert title in translated, (name, title)
+        if not str(name).startswith("service"):
+            assert message in translated, (name, message)
+
+
+def test_a_service_refusal_on_a_web_page_is_german_and_english_in_the_api(client, german_world):
+    from app.services.errors import NotFound
+    from app.web.errors import shown
+
+    with client.application.test_request_context("/", headers={"Accept-Language": "de"}):
+        refusal = NotFound("No device %(name)s.", params={"name": "sw9"})
+        assert refusal.message == "No device sw9." and refusal.to_dict()["error"]["message"] == "No device sw9."
+        translated = german().get("Not found")
+        assert translated and shown(NotFound("Not found")) == translated
+
+
+def _german_users(app, *usernames: str) -> None:
+    from app.models import User
+
+    with app.app_context():
+        for name in usernames:
+            db.session.query(User).filter_by(username_key=name).one().locale = "de"
+        db.session.commit()
+
+
+def _mails_to(app, address: str) -> list:
+    from tests.accounts_support import mails
+
+    return mails(app, address)
+
+
+def test_policy_billing_compliance_integrity_and_watch_mails_are_german_for_a_german_user(
+        app, client, make_user, token_for, monkeypatch):
+    from datetime import timedelta
+
+    from app.models import Device, OutboxMail, Team, utcnow
+    from app.services import billing, notifications, policy, version_analysis
+    from tests.privacy_support import drain
+
+    alice_id, _ = make_user("alice")
+    bob_id, _ = make_user("bob")
+    _german_users(app, "alice", "bob")
+    alice, bob = bearer(token_for(alice_id)), bearer(token_for(bob_id))
+    client.post("/api/v1/teams", json={"name": "Acme"}, headers=alice)
+    client.post("/api/v1/teams/acme/members", json={"email": "bob@example.com", "role": "editor"}, headers=alice)
+    from app.models import Project
+
+    with app.app_context():
+        team = db.session.query(Team).filter_by(slug="acme").one()
+        project = Project(team_id=team.id, name="Core", slug="core", description="")
+        db.session.add(project)
+        db.session.commit()
+        project_id, team_id = project.id, team.id
+    device = client.post(f"/api/v1/projects/{project_id}/devices", json={"name": "sw1"}, headers=alice).get_json()
+    assert client.put(f"/api/v1/devices/{device['id']}/watch", json={"mode": "each"}, headers=alice
+                      ).status_code == 200
+    assert client.put(f"/api/v1/projects/{project_id}/watch", json={"mode": "digest"}, headers=bob
+                      ).status_code == 200
+    with app.app_context():
+        db.session.query(OutboxMail).delete()  # added-to-team mail
+        db.session.commit()
+    client.post(f"/api/v1/devices/{device['id']}/versions",
+                json={"message": "first", "configs": {"running-config": "hostname sw1\n"}}, headers=alice).close()
+    drain(app)
+    with app.app_context():
+        [watch] = _mails_to(app, "alice@example.com")
+        assert watch.subject == "[InfraTrace] sw1: neue Versionen: 1"
+        assert watch.body.startswith("Neue Versionen von sw1: 1") and "Vergleichen: http" in watch.body
+        assert "weil du dieses Gerät oder sein Projekt in InfraTrace beobachtest" in watch.body
+        assert notifications.send_digests() == 1
+        [digest] = _mails_to(app, "bob@example.com")
+        assert digest.subject == "[InfraTrace] tägliche Zusammenfassung von Core: Änderungen: 1"
+        assert digest.body.startswith("Änderungen im Projekt Core seit deiner letzten Zusammenfassung:")
+        db.session.query(OutboxMail).delete()
+
+        assert policy.publish("2099-01-01", "Neuer Auftragsverarbeiter.") == 2
+        db.session.commit()
+        [notice] = _mails_to(app, "alice@example.com")
+        assert notice.subject == "Unsere Datenschutzerklärung ändert sich (2099-01-01)"
+        assert notice.body.startswith("Hallo alice,\n\nwir haben die Datenschutzerklärung")
+        assert "Was sich ändert:\nNeuer Auftragsverarbeiter." in notice.body
+        db.session.query(OutboxMail).delete()
+
+        team = db.session.get(Team, team_id)
+        team.plan, team.payment_failed_at = "pro", utcnow()
+        team.grace_until = team.payment_failed_at + timedelta(days=7)
+        db.session.commit()
+        assert billing.mail_payment_failed(team_id) == 1
+        [payment] = _mails_to(app, "alice@example.com")
+        assert payment.subject == "InfraTrace: Eine Zahlung für Acme ist fehlgeschlagen"
+        assert payment.body.startswith("Stripe konnte die Karte für das Team Acme nicht belasten.")
+        assert "um den Tarif Pro zu behalten" in payment.body and "Gelöscht wird nichts." in payment.body
+        db.session.query(OutboxMail).delete()
+
+        version_analysis._notify_failing(db.session.get(Device, device["id"]), [{"rule": "No HTTP server"}])
+        db.session.commit()
+        [failing] = _mails_to(app, "alice@example.com")
+        assert failing.subject == "InfraTrace: sw1 ist nicht konform"
+        assert failing.body == ("Das Gerät sw1 im Projekt Core verletzt jetzt diese Konformitätsregeln: "
+                                "No HTTP server.\n")
+        db.session.query(OutboxMail).delete()
+        db.session.commit()
+
+    import workers.jobs
+
+    monkeypatch.setattr(workers.jobs, "check_repo", lambda path: "error: missing blob 1234")
+    with app.app_context():
+        workers.jobs.check_device(device["id"])
+        [broken] = _mails_to(app, "alice@example.com")
+    assert broken.subject == "InfraTrace: Integritätsprüfung des Repositorys für Gerät sw1 fehlgeschlagen"
+    assert broken.body.startswith("Die geplante Integritätsprüfung (git fsck) des Geräts 'sw1'")
+    assert "error: missing blob 1234" in broken.body and "beiseitegelegt hast." in broken.body

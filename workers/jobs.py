@@ -206,7 +206,9 @@ def maintain_device(device_id: str) -> None:
 @_job
 def check_device(device_id: str) -> None:
     """`git fsck --strict`; a failure marks the device and alerts the team's admins and owners."""
-    from app.services.mail import send_mail
+    from flask_babel import gettext
+
+    from app.services.mail import in_language_of, send_mail
 
     device = db.session.get(Device, device_id)
     if device is None:
@@ -225,18 +227,22 @@ def check_device(device_id: str) -> None:
     if was_failing:
         return  # already alerted for this failure
     recipients = db.session.scalars(
-        select(User.email).join(Membership, Membership.user_id == User.id)
+        select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.team_id == team_id, Membership.role.in_(("admin", "owner")))
+        .order_by(User.email)
     ).all()
-    for email in sorted(set(recipients)):
-        send_mail(
-            email,
-            f"InfraTrace: repository integrity check failed for device {name}",
-            f"The scheduled integrity check (git fsck) of device {name!r} (id {device_id}) failed.\n\n"
-            f"{problem[:ERROR_MAX]}\n\n"
-            "Its history may be damaged. Restore it from the object-storage mirror with\n"
-            f"`infratrace restore --device {device_id} --verify` after moving the damaged repository aside.\n",
-        )
+    for user in recipients:
+        # Written in each recipient's language; git's own report and the command stay as they are.
+        with in_language_of(user):
+            send_mail(
+                user.email,
+                gettext("InfraTrace: repository integrity check failed for device %(device)s", device=name),
+                gettext("The scheduled integrity check (git fsck) of device %(device)s (id %(id)s) failed.",
+                        device=repr(name), id=device_id) + f"\n\n{problem[:ERROR_MAX]}\n\n"
+                + gettext("Its history may be damaged. Restore it from the object-storage mirror with\n"
+                          "%(command)s after moving the damaged repository aside.",
+                          command=f"`infratrace restore --device {device_id} --verify`") + "\n",
+            )
     db.session.commit()
 
 

@@ -43,23 +43,37 @@ def is_api_request() -> bool:
 def register_app_handlers(app: Flask) -> None:
     """Unknown /api paths and 405s never reach a blueprint, so the app answers them in JSON too."""
 
+    @app.errorhandler(400)
+    @app.errorhandler(403)
+    @app.errorhandler(422)
+    def _refused(exc):  # type: ignore[no-untyped-def]
+        # Plain aborts of the web views (and an expired CSRF token): Flask's own page would be English.
+        status = exc.code or 400
+        if is_api_request():
+            return error_response(status, HTTP_CODES[status], exc.description or "The request was refused.")
+        titles = {400: (_("Bad request"), _("The request could not be understood; go back and try again.")),
+                  403: (_("Not allowed"), _("You may not do this.")),
+                  422: (_("Invalid request"), _("This request cannot be processed as it is."))}
+        title, message = titles[status]
+        return html_error(status, title, message)
+
     @app.errorhandler(404)
     def _not_found(exc):  # type: ignore[no-untyped-def]
         if is_api_request():
             return error_response(404, "not_found", "No such API endpoint or object.")
-        return html_error(404, "Page not found", "There is nothing here, or you cannot see it.")
+        return html_error(404, _("Page not found"), _("There is nothing here, or you cannot see it."))
 
     @app.errorhandler(405)
     def _not_allowed(exc):  # type: ignore[no-untyped-def]
         if is_api_request():
             return error_response(405, "method_not_allowed", "This method is not allowed here.")
-        return html_error(405, "Method not allowed", "This page does not accept that request.")
+        return html_error(405, _("Method not allowed"), _("This page does not accept that request."))
 
     @app.errorhandler(413)
     def _too_large(exc):  # type: ignore[no-untyped-def]
         if is_api_request():
             return error_response(413, "too_large", "The request body is too large.")
-        return html_error(413, "Too large", "What you sent is larger than allowed.")
+        return html_error(413, _("Too large"), _("What you sent is larger than allowed."))
 
     @app.errorhandler(429)
     def _too_many_requests(exc):  # type: ignore[no-untyped-def]
@@ -80,4 +94,4 @@ def register_app_handlers(app: Flask) -> None:
         db.session.rollback()
         if is_api_request():
             return error_response(500, "internal", "Something went wrong on our side; it has been logged.")
-        return html_error(500, "Something went wrong", "It has been logged. Please try again.")
+        return html_error(500, _("Something went wrong"), _("It has been logged. Please try again."))

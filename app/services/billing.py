@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import stripe
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,7 +36,7 @@ from app.extensions import db
 from app.models import CheckoutAttempt, Membership, StripeEvent, Team, User, utcnow
 from app.services import job_queue, plans
 from app.services.errors import BadRequest, Conflict, ServiceError, ValidationError
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 
 if TYPE_CHECKING:  # teams calls billing when a team is deleted; billing only names the type
     from app.services.teams import TeamAccess
@@ -521,21 +522,27 @@ def mail_payment_failed(team_id: str) -> int:
     if team is None or team.payment_failed_at is None:
         return 0
     owners = db.session.scalars(
-        select(User.email).join(Membership, Membership.user_id == User.id)
+        select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.team_id == team.id, Membership.role == "owner", User.deleted_at.is_(None))
-    ).all()
+        .order_by(User.email)
+    ).unique().all()
     url = f"{current_app.config['INFRATRACE'].public_url}/teams/{team.slug}/billing"
-    until = f"{team.grace_until:%Y-%m-%d}" if team.grace_until else "soon"
-    for email in sorted(set(owners)):
-        send_mail(
-            email,
-            f"InfraTrace: a payment for {team.name} failed",
-            f"Stripe could not charge the card for the team {team.name}.\n\n"
-            f"Update the payment method before {until} to keep the {team.plan} plan: {url}\n"
-            "After that the team has the free plan's limits. Nothing is deleted.\n",
-        )
+    plan = plans.PLAN_TITLES.get(team.plan, team.plan)
+    for owner in owners:
+        with in_language_of(owner):
+            if team.grace_until:
+                deadline = _("Update the payment method before %(date)s to keep the %(plan)s plan: %(link)s",
+                             date=f"{team.grace_until:%Y-%m-%d}", plan=plan, link=url)
+            else:
+                deadline = _("Update the payment method soon to keep the %(plan)s plan: %(link)s", plan=plan, link=url)
+            send_mail(
+                owner.email,
+                _("InfraTrace: a payment for %(team)s failed", team=team.name),
+                _("Stripe could not charge the card for the team %(team)s.", team=team.name) + "\n\n" + deadline
+                + "\n" + _("After that the team has the free plan's limits. Nothing is deleted.") + "\n",
+            )
     db.session.commit()
-    return len(set(owners))
+    return len(owners)
 
 
 # -- repair and cancellation -----------------------------------------------------------------------

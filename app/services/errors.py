@@ -1,4 +1,10 @@
-"""Errors raised by the service layer; the API and the web views translate them, nothing else."""
+"""Errors raised by the service layer; the API and the web views translate them, nothing else.
+
+A message is English (the API's contract). Written as a template with named placeholders and its
+`params` (`NotFound("No device %(name)s.", params={"name": name})`), the web pages can show it in
+the reader's language (`app.web.errors.shown`): the class names are extraction keywords of
+scripts/i18n.sh, so the literal template lands in the catalogue.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +20,12 @@ class ServiceError(Exception):
         field: str | None = None,
         code: str | None = None,
         extra: dict[str, object] | None = None,
+        params: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
+        self.template = message
+        self.params = dict(params or {})
+        self.message = message % self.params if self.params else message
+        super().__init__(self.message)
         self.field = field
         # More machine-readable detail for the error body, e.g. the current head on a conflict.
         self.extra = extra or {}

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
+from flask_babel import gettext
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from app.extensions import db
@@ -51,7 +52,7 @@ from app.models import (
 from app.services import audit, job_queue, webhook_targets
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 from app.services.validation import check_fields, check_name, looks_like_id
 from gitstore import CommitInfo, FileChange
 
@@ -569,11 +570,15 @@ def mail_watchers(device_id: str, base: str, head: str) -> int:
     url = _url(f"/devices/{device.id}/compare", **({"from": base} if base != "0" else {}), to=head)
     lines = [f"- {r.created_at:%Y-%m-%d %H:%M} UTC  {r.message.splitlines()[0] if r.message else ''}"
              for r in reversed(new)]
-    body = (f"{len(new)} new version(s) of {device.name}:\n\n" + "\n".join(lines) + f"\n\nCompare: {url}\n\n"
-            "You get this mail because you watch this device or its project in InfraTrace.\n")
     sent = 0
-    for user, _ in _watchers(device, "each"):
-        send_mail(user.email, f"[InfraTrace] {device.name}: {len(new)} new version(s)", body)
+    for user, _row in _watchers(device, "each"):
+        with in_language_of(user):
+            # Counts stand after a colon: one wording for one and many (the catalogue has no plural forms).
+            body = (gettext("New versions of %(device)s: %(count)s", device=device.name, count=len(new))
+                    + "\n\n" + "\n".join(lines) + "\n\n" + gettext("Compare: %(link)s", link=url) + "\n\n"
+                    + gettext("You get this mail because you watch this device or its project in InfraTrace.") + "\n")
+            send_mail(user.email, gettext("[InfraTrace] %(device)s: new versions: %(count)s", device=device.name,
+                                    count=len(new)), body)
         sent += 1
     db.session.commit()
     return sent
@@ -603,9 +608,13 @@ def send_digests() -> int:
                  + _url(f"/devices/{device.id}/compare", **({"from": record.parent_sha} if record.parent_sha else {}),
                         to=record.sha)
                  for record, device in changes]
-        scope = "a device" if row.device_id else f"the project {project.name}"
-        send_mail(user.email, f"[InfraTrace] daily digest: {len(changes)} change(s) in {project.name}",
-                  f"Changes in {scope} since your last digest:\n\n" + "\n".join(lines) + "\n")
+        with in_language_of(user):
+            intro = (gettext("Changes in a device since your last digest:") if row.device_id else
+                     gettext("Changes in the project %(project)s since your last digest:", project=project.name))
+            send_mail(user.email,
+                      gettext("[InfraTrace] daily digest of %(project)s: changes: %(count)s", project=project.name,
+                        count=len(changes)),
+                      intro + "\n\n" + "\n".join(lines) + "\n")
         sent += 1
     db.session.commit()
     return sent

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import PolicyVersion, User
 from app.services.errors import ValidationError
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 
 BASE_VERSION = "2026-11-27"
 MAX_SUMMARY = 5000
@@ -56,12 +57,15 @@ def publish(version: str, summary: str) -> int:
     public_url = current_app.config["INFRATRACE"].public_url
     mailed = 0
     for user in db.session.scalars(select(User).where(User.deleted_at.is_(None)).order_by(User.created_at)):
-        send_mail(
-            user.email,
-            f"Our privacy policy changes ({version})",
-            f"Hello {user.username},\n\nwe updated the InfraTrace privacy policy (version {version}).\n\n"
-            f"What changes:\n{summary}\n\nThe current policy: {public_url}/privacy\n",
-        )
+        # The summary is the operator's text, sent as written; the rest is in the user's language.
+        with in_language_of(user):
+            send_mail(
+                user.email,
+                _("Our privacy policy changes (%(version)s)", version=version),
+                _("Hello %(username)s,\n\nwe updated the InfraTrace privacy policy (version %(version)s).\n\n"
+                  "What changes:\n%(summary)s\n\nThe current policy: %(link)s\n",
+                  username=user.username, version=version, summary=summary, link=f"{public_url}/privacy"),
+            )
         mailed += 1
     return mailed
 

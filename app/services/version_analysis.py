@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -16,7 +17,7 @@ from app.models import ChangeSummary, CommitPath, CommitRecord, Device, Membersh
 from app.services import audit, compliance, config_blocks, job_queue, notifications
 from app.services.config_index import as_text
 from app.services.gitstore_bridge import open_repo
-from app.services.mail import send_mail
+from app.services.mail import in_language_of, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ def _notify_failing(device: Device, result_failures: list[dict]) -> None:
     rules = ", ".join(sorted({f["rule"] for f in result_failures}))
     audit.record(device.team_id, None, "noncompliant", "device", device.id, {"rules": rules})
     recipients = db.session.scalars(
-        select(User.email).join(Membership, Membership.user_id == User.id)
+        select(User).join(Membership, Membership.user_id == User.id)
         .where(Membership.team_id == device.team_id, Membership.role.in_(("owner", "admin")),
                User.deleted_at.is_(None)))
-    for email in recipients:
-        send_mail(email, f"InfraTrace: {device.name} is not compliant",
-                  f"The device {device.name} in project {project.name if project else ''} now fails these "
-                  f"compliance rules: {rules}.\n")
+    for user in recipients:
+        with in_language_of(user):
+            send_mail(user.email, _("InfraTrace: %(device)s is not compliant", device=device.name),
+                      _("The device %(device)s in project %(project)s now fails these compliance rules: %(rules)s.",
+                        device=device.name, project=project.name if project else "", rules=rules) + "\n")
 
 
 def analyse_device(device_id: str) -> None:

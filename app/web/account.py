@@ -12,6 +12,7 @@ from app.extensions import db
 from app.services import accounts, tokens
 from app.services.errors import ServiceError
 from app.services.freshness import mark_fresh
+from app.web.errors import shown
 from app.web.forms import ConfirmForm, PasswordForm, ProfileForm, TokenForm
 from app.web.fresh import reauth_redirect, require_fresh_login
 
@@ -38,7 +39,7 @@ def profile():  # type: ignore[no-untyped-def]
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
-            getattr(form, exc.field or "email").errors = [exc.message]
+            getattr(form, exc.field or "email").errors = [shown(exc)]
     status = 422 if request.method == "POST" else 200
     return render_template("account/profile.html", form=form, password_form=password_form), status
 
@@ -63,7 +64,7 @@ def change_password():  # type: ignore[no-untyped-def]
             return redirect(url_for("account.profile"))
         except ServiceError as exc:
             db.session.rollback()
-            getattr(password_form, exc.field or "new_password").errors = [exc.message]
+            getattr(password_form, exc.field or "new_password").errors = [shown(exc)]
     return render_template("account/profile.html", form=form, password_form=password_form), 422
 
 
@@ -89,7 +90,7 @@ def token_list():  # type: ignore[no-untyped-def]
             form = TokenForm(formdata=None)
         except ServiceError as exc:
             db.session.rollback()
-            getattr(form, {"expires_at": "expires_on"}.get(exc.field or "", exc.field or "name")).errors = [exc.message]
+            getattr(form, {"expires_at": "expires_on"}.get(exc.field or "", exc.field or "name")).errors = [shown(exc)]
     return render_template("account/tokens.html", form=form, tokens=tokens.list_tokens(user),
                            new_secret=new_secret, confirm=ConfirmForm())
 
@@ -103,5 +104,5 @@ def revoke_token(token_id: str):  # type: ignore[no-untyped-def]
             db.session.commit()
             flash(_("Token revoked."), "success")
         except ServiceError as exc:
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("account.token_list"))

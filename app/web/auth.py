@@ -14,6 +14,7 @@ from app.i18n import current_language
 from app.services import accounts, credentials
 from app.services.errors import RateLimited, ServiceError
 from app.services.freshness import mark_fresh
+from app.web.errors import shown
 from app.web.forms import (
     ConfirmForm,
     ForgotPasswordForm,
@@ -178,7 +179,7 @@ def verify_email(token: str):  # type: ignore[no-untyped-def]
         user = credentials.verify_email(token, ip=request.remote_addr)
     except ServiceError as exc:
         db.session.rollback()
-        return render_template("auth/message.html", title=_("Link not valid"), message=exc.message), 400
+        return render_template("auth/message.html", title=_("Link not valid"), message=shown(exc)), 400
     db.session.commit()
     return render_template("auth/message.html", title=_("Email verified"),
                            message=_("Thank you: %(email)s is verified.", email=user.email)), 200
@@ -218,7 +219,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
     try:
         user = credentials.user_for_reset(token)
     except ServiceError as exc:
-        return render_template("auth/message.html", title=_("Link not valid"), message=exc.message), 400
+        return render_template("auth/message.html", title=_("Link not valid"), message=shown(exc)), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
@@ -226,7 +227,7 @@ def reset_password(token: str):  # type: ignore[no-untyped-def]
                                        user_agent=user_agent())
         except ServiceError as exc:
             db.session.rollback()
-            form.new_password.errors = [exc.message]
+            form.new_password.errors = [shown(exc)]
             return render_template("auth/reset.html", form=form, user=user), 422
         db.session.commit()
         session.clear()

@@ -8,12 +8,14 @@ sent to /reauth first).
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.extensions import csrf, db
 from app.http.errors import html_error
 from app.services import billing, plans, teams
 from app.services.errors import NotFound, ServiceError
+from app.web.errors import shown
 from app.web.forms import BillingTeamForm, CheckoutForm
 from app.web.fresh import require_fresh_login
 
@@ -42,17 +44,17 @@ def billing_page(slug: str):  # type: ignore[no-untyped-def]
     try:
         state = billing.status(access)
     except ServiceError as exc:
-        return html_error(exc.status, "Billing", exc.message)
+        return html_error(exc.status, gettext("Billing"), shown(exc))
     history, history_error = [], None
     try:
         history = billing.invoices(access)
     except ServiceError as exc:
-        history_error = exc.message
+        history_error = shown(exc)
     outcome = request.args.get("checkout")
     if outcome == "success":
-        flash("Thank you: the plan changes as soon as Stripe confirms the payment.", "success")
+        flash(gettext("Thank you: the plan changes as soon as Stripe confirms the payment."), "success")
     elif outcome == "canceled":
-        flash("Checkout was canceled; nothing was charged.", "info")
+        flash(gettext("Checkout was canceled; nothing was charged."), "info")
     return render_template(
         "teams/billing.html", access=access, state=state, history=history, history_error=history_error,
         limits_table=plans.PLAN_LIMITS, titles=plans.PLAN_TITLES, paid_plans=plans.PAID_PLANS,
@@ -78,8 +80,8 @@ def _action(form_class, start):  # type: ignore[no-untyped-def]
     except ServiceError as exc:
         db.session.rollback()
         if exc.status == 403:
-            return html_error(403, "Billing", "Only the team's owners manage billing.")
-        flash(exc.message, "error")
+            return html_error(403, gettext("Billing"), gettext("Only the team's owners manage billing."))
+        flash(shown(exc), "error")
         return redirect(url_for("billing.billing_page", slug=access.team.slug))
     return redirect(url, code=303)
 

@@ -12,11 +12,13 @@ from itertools import zip_longest
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from flask_babel import gettext
 from markupsafe import Markup, escape
 
 from app.models import Device, User
 from app.services import compare, versions
 from app.services.errors import NotFound, ServiceError
+from app.web.errors import shown
 from gitstore import Diff, DiffLine, Hunk
 from gitstore.diff import ports_diff, render_contents
 
@@ -186,7 +188,7 @@ def compare_page(user: User, device: Device) -> Any:
             between = compare.versions_between(device, left, right)
     except ServiceError as exc:
         status = 404 if exc.status == 404 else 422
-        return render_template("error.html", status=status, title="Cannot compare", message=exc.message), status
+        return render_template("error.html", status=status, title=gettext("Cannot compare"), message=shown(exc)), status
     choices = compare.picker_choices(user, device)
     peers = compare.team_peers(device)
     context = {

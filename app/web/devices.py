@@ -31,6 +31,7 @@ from app.services.mirrors import mirror_state
 from app.services.permissions import role_allows
 from app.web import compare as compare_views
 from app.web import editing as config_editing
+from app.web.errors import shown
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
@@ -91,9 +92,9 @@ def _field_error(form: DeviceForm, exc: ServiceError) -> None:
     name = (exc.field or "").split("[")[0].split(".")[0]
     target = getattr(form, name, None) if name else None
     if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, exc.message]
+        target.errors = [*target.errors, shown(exc)]
     else:
-        flash(exc.message, "error")
+        flash(shown(exc), "error")
 
 
 # -- list and create ----------------------------------------------------------------------------
@@ -216,7 +217,7 @@ def archive(device_id: str):  # type: ignore[no-untyped-def]
             flash(gettext("Device archived.") if device.archived_at else gettext("Device unarchived."), "success")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("devices.show", device_id=device_id))
 
 
@@ -232,7 +233,7 @@ def delete(device_id: str):  # type: ignore[no-untyped-def]
             return redirect(url_for("devices.project_devices", project_id=project_id))
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("devices.show", device_id=device_id))
 
 
@@ -257,7 +258,7 @@ def create_tag(device_id: str):  # type: ignore[no-untyped-def]
             flash(gettext("Tagged %(target)s as %(name)s.", target=tag.target[:10], name=tag.name), "success")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("devices.show", device_id=device_id))
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -22,16 +23,17 @@ from app.services import devices, editing
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.permissions import role_allows
 from app.web import compare as compare_views
+from app.web.errors import shown
 
 bp = Blueprint("config_edit", __name__)
 
 
 class ConfigEditForm(FlaskForm):
-    config_name = StringField("Config name", default="running-config",
-                              validators=[DataRequired("A config name is required."), Length(max=255)])
-    content = TextAreaField("Content", validators=[Optional()])
-    upload = FileField("Or upload a file")
-    message = StringField("Message", validators=[DataRequired("A message is required."), Length(max=10000)])
+    config_name = StringField(_l("Config name"), default="running-config",
+                              validators=[DataRequired(_l("A config name is required.")), Length(max=255)])
+    content = TextAreaField(_l("Content"), validators=[Optional()])
+    upload = FileField(_l("Or upload a file"))
+    message = StringField(_l("Message"), validators=[DataRequired(_l("A message is required.")), Length(max=10000)])
     parent = HiddenField()
 
 
@@ -97,7 +99,7 @@ def submit(device: Any, form: ConfigEditForm | None = None) -> Any:
         base = editing.current_config(user, device.id, name, parent) if parent else None
         current = editing.current_config(user, device.id, name) if device.head_commit else None
     except ServiceError as exc:
-        form.parent.errors = [exc.message]
+        form.parent.errors = [shown(exc)]
         return _page(device, form, 422)
     content = editing.match_line_endings(current, content, from_textarea)
     if request.form.get("action") == "preview":
@@ -119,7 +121,7 @@ def submit(device: Any, form: ConfigEditForm | None = None) -> Any:
                   "parent": form.parent}.get(field)
         if target is None:
             target = form.content
-        target.errors = [*target.errors, exc.message]
+        target.errors = [*target.errors, shown(exc)]
         return _page(device, form, exc.status if exc.status in (409, 413, 422) else 422)
     flash(gettext("Version %(commit)s saved.", commit=data["commit"][:10]) if changed
           else gettext("Nothing changed: no new version."), "success")

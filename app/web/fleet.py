@@ -17,7 +17,7 @@ from app.services import compliance, config_search, teams, version_analysis
 from app.services.access import project_access
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
-from app.web.errors import service_error_page
+from app.web.errors import service_error_page, shown
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("fleet", __name__)
@@ -111,7 +111,7 @@ def project_compliance(project_id: str):  # type: ignore[no-untyped-def]
             except ServiceError as exc:
                 db.session.rollback()
                 target = getattr(form, exc.field or "", None) or form.pattern
-                target.errors = [*target.errors, exc.message]
+                target.errors = [*target.errors, shown(exc)]
         status = 422
     rules = compliance.list_rules(_user(), project.id)[1]
     rows = compliance.project_report(_user(), project.id)[1]

@@ -137,9 +137,9 @@ class PreferencesForm(FlaskForm):
 
 
 class BillingTeamForm(FlaskForm):
-    team = HiddenField(validators=[DataRequired("Which team?")])
+    team = HiddenField(validators=[DataRequired(_l("Which team?"))])
 
 
 class CheckoutForm(BillingTeamForm):
-    plan = SelectField("Plan", choices=[SelectChoice("pro", "Pro"), SelectChoice("team", "Team")],
-                       validators=[DataRequired("Choose a plan.")])
+    plan = SelectField(_l("Plan"), choices=[SelectChoice("pro", _l("Pro")), SelectChoice("team", _l("Team"))],
+                       validators=[DataRequired(_l("Choose a plan."))])

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -21,25 +23,27 @@ from app.services import access, config_rules, intake
 from app.services.config_presets import PRESETS
 from app.services.errors import ServiceError, ValidationError
 from app.services.permissions import role_allows
-from app.web.errors import service_error_page
+from app.web.errors import service_error_page, shown
 
 bp = Blueprint("intake", __name__)
-RULE_HELP = "One rule per line: `ignore: <regex>` or `strip: <regex>`; lines starting with # are comments."
+RULE_HELP = _l("One rule per line: `ignore: <regex>` or `strip: <regex>`; lines starting with # are comments.")
 
 
 class RulesForm(FlaskForm):
-    config_name = StringField("Oxidized config name (stored as configs/<name>)")
-    platform = SelectField("Presets", choices=[SelectChoice(config_rules.PLATFORM_AUTO,
-                                                            "each device's own platform (all when unknown)")]
-                           + [SelectChoice(p.key, f"{p.name} for every device") for p in PRESETS.values()])
-    noise_presets = SelectField("Ignore the presets' volatile lines", choices=[
-        SelectChoice("all", "of every preset (default)"), SelectChoice("platform", "of the chosen presets only"),
-        SelectChoice("off", "no")])
-    redaction = BooleanField("Redact secrets before storing (one-way)")
-    rules = TextAreaField("Project rules", validators=[Optional()], description=RULE_HELP,
+    config_name = StringField(_l("Oxidized config name (stored as configs/<name>)"))
+    platform = SelectField(_l("Presets"), choices=[SelectChoice(config_rules.PLATFORM_AUTO,
+                                                                _l("each device's own platform (all when unknown)"))]
+                           + [SelectChoice(p.key, _l("%(preset)s for every device", preset=p.name))
+                              for p in PRESETS.values()])
+    noise_presets = SelectField(_l("Ignore the presets' volatile lines"), choices=[
+        SelectChoice("all", _l("of every preset (default)")),
+        SelectChoice("platform", _l("of the chosen presets only")),
+        SelectChoice("off", _l("no"))])
+    redaction = BooleanField(_l("Redact secrets before storing (one-way)"))
+    rules = TextAreaField(_l("Project rules"), validators=[Optional()], description=RULE_HELP,
                           render_kw={"rows": 6, "placeholder": "ignore: ^! Last configuration change\n"
                                                                "strip: ^! uptime is "})
-    device = SelectField("Preview on the history of", choices=[], validate_choice=False)
+    device = SelectField(_l("Preview on the history of"), choices=[], validate_choice=False)
 
 
 def _user() -> User:
@@ -58,7 +62,8 @@ def parse_rules_text(text: str) -> list[dict[str, str]]:
             continue
         kind, sep, pattern = line.partition(":")
         if not sep:
-            raise ValidationError(f"Line {number}: write `ignore: <regex>` or `strip: <regex>`.", field="rules")
+            raise ValidationError(gettext("Line %(number)s: write `ignore: <regex>` or `strip: <regex>`.",
+                                          number=number), field="rules")
         # One space after the colon is layout; anything else (even trailing blanks) is the pattern.
         pattern = pattern.rstrip("\r")
         rules.append({"kind": kind.strip(), "pattern": pattern[1:] if pattern.startswith(" ") else pattern})
@@ -101,10 +106,10 @@ def rules_page(project_id: str):  # type: ignore[no-untyped-def]
             body = _body(form)
             if request.form.get("action") == "save":
                 intake.put_rules(user, project_id, body)
-                flash("Rules saved; they apply to every config from now on.", "success")
+                flash(gettext("Rules saved; they apply to every config from now on."), "success")
                 return redirect(url_for("intake.rules_page", project_id=project_id))
             if not form.device.data:
-                raise ValidationError("Choose a device whose history the preview runs on.", field="device")
+                raise ValidationError(gettext("Choose a device whose history the preview runs on."), field="device")
             result = intake.preview(user, project_id, {**body, "device_id": form.device.data})
         except ServiceError as exc:
             if exc.status != 422:
@@ -112,7 +117,7 @@ def rules_page(project_id: str):  # type: ignore[no-untyped-def]
             db.session.rollback()
             field = (exc.field or "rules").split("[")[0].split(".")[0]
             target = getattr(form, field, None) or form.rules
-            target.errors = [*target.errors, exc.message]  # type: ignore[list-item]
+            target.errors = [*target.errors, shown(exc)]  # type: ignore[list-item]
             status = 422
     elif request.method == "POST":
         status = 400

@@ -23,7 +23,7 @@ from app.services.errors import ServiceError, ValidationError
 from app.services.markdown import render_markdown
 from app.services.permissions import role_allows
 from app.services.validation import parse_json
-from app.web.errors import service_error_page
+from app.web.errors import service_error_page, shown
 from app.web.forms import ConfirmForm
 from app.web.inventory_forms import CommentForm, NetworkForm, ProjectDeleteForm, ProjectForm, TaskForm
 
@@ -79,9 +79,9 @@ def _apply_error(form: Any, exc: ServiceError, mapping: dict[str, str] | None = 
     name = (mapping or {}).get(name, name)
     target: Field | None = getattr(form, name, None) if name else None
     if isinstance(target, Field):
-        target.errors = [*target.errors, exc.message] if isinstance(target.errors, list) else [exc.message]
+        target.errors = [*target.errors, shown(exc)] if isinstance(target.errors, list) else [shown(exc)]
     else:
-        flash(exc.message, "error")
+        flash(shown(exc), "error")
 
 
 def _status_code() -> int:
@@ -194,7 +194,7 @@ def project_delete(project_id: str):  # type: ignore[no-untyped-def]
         db.session.rollback()
         if exc.status != 409:
             raise
-        flash(exc.message, "error")
+        flash(shown(exc), "error")
         return redirect(url_for("inventory.project_detail", project_id=project_id))
     db.session.commit()
     flash(gettext("Project %(name)s deleted.", name=name), "success")
@@ -212,8 +212,8 @@ def _parse_vlans(text: str) -> list[dict[str, Any]]:
         try:
             vid = int(parts[0])
         except ValueError:
-            raise ValidationError(f"Line {number}: the VLAN id must be a number from 1 to 4094.",
-                                  field="vlans") from None
+            raise ValidationError(gettext("Line %(number)s: the VLAN id must be a number from 1 to 4094.",
+                                          number=number), field="vlans") from None
         vlans.append({"vid": vid, "name": parts[1] if len(parts) > 1 else "",
                       "description": parts[2] if len(parts) > 2 else ""})
     return vlans

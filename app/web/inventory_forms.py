@@ -27,7 +27,7 @@ class ProjectForm(FlaskForm):
 class NetworkForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Name is required.")), Length(max=100)])
     cidr = StringField(_l("CIDR"), validators=[DataRequired(_l("CIDR is required."))],
-                       render_kw={"placeholder": "10.0.0.0/24 or 2001:db8::/48"})
+                       render_kw={"placeholder": _l("10.0.0.0/24 or 2001:db8::/48")})
     description = TextAreaField(_l("Description"), validators=[Optional()], render_kw={"rows": 2})
     documentation = TextAreaField(_l("Documentation (Markdown)"), validators=[Optional()], render_kw={"rows": 8})
     topology_notes = TextAreaField(_l("Topology notes"), validators=[Optional()], render_kw={"rows": 4})

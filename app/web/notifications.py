@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectMultipleField, StringField
@@ -15,7 +16,7 @@ from app.services import access
 from app.services import notifications as notes
 from app.services.errors import ServiceError
 from app.services.permissions import role_allows
-from app.web.errors import service_error_page
+from app.web.errors import service_error_page, shown
 from app.web.forms import ConfirmForm
 
 bp = Blueprint("notifications", __name__)
@@ -25,11 +26,11 @@ bp.register_error_handler(ServiceError, service_error_page)
 
 
 class WebhookForm(FlaskForm):
-    url = StringField("Payload URL (http or https)", render_kw={"placeholder": "https://hooks.example.net/infratrace"})
-    events = SelectMultipleField("Events", choices=[SelectChoice(e) for e in WEBHOOK_EVENTS],
+    url = StringField(_l("Payload URL (http or https)"), render_kw={"placeholder": "https://hooks.example.net/infratrace"})
+    events = SelectMultipleField(_l("Events"), choices=[SelectChoice(e) for e in WEBHOOK_EVENTS],
                                  default=list(WEBHOOK_EVENTS),
                                  option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False))
-    description = StringField("Description", validators=[Optional()])
+    description = StringField(_l("Description"), validators=[Optional()])
 
 
 def _user() -> User:
@@ -67,7 +68,7 @@ def create(project_id: str):  # type: ignore[no-untyped-def]
             if exc.status in (403, 404):
                 raise
             target = getattr(form, exc.field or "", None) or form.url
-            target.errors = [*(target.errors or []), exc.message]
+            target.errors = [*(target.errors or []), shown(exc)]
     return _page(project_id, form, 422)
 
 
@@ -79,7 +80,7 @@ def _back(hook_project: str):  # type: ignore[no-untyped-def]
 @login_required
 def send_test(webhook_id: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
-        return "The form expired; go back and try again.", 400
+        return gettext("The form expired; go back and try again."), 400
     delivery = notes.send_test(_user(), webhook_id)
     flash(gettext("A test event is on its way; its delivery is listed below."), "success")
     return _back(delivery.webhook.project_id)
@@ -89,7 +90,7 @@ def send_test(webhook_id: str):  # type: ignore[no-untyped-def]
 @login_required
 def delete(webhook_id: str):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
-        return "The form expired; go back and try again.", 400
+        return gettext("The form expired; go back and try again."), 400
     hook, _ = notes.list_deliveries(_user(), webhook_id, limit=1)
     project_id = hook.project_id
     notes.delete_webhook(_user(), webhook_id)
@@ -102,7 +103,7 @@ def delete(webhook_id: str):  # type: ignore[no-untyped-def]
 @login_required
 def watch(project_id: str | None = None, device_id: str | None = None):  # type: ignore[no-untyped-def]
     if not ConfirmForm().validate_on_submit():
-        return "The form expired; go back and try again.", 400
+        return gettext("The form expired; go back and try again."), 400
     mode = request.form.get("mode", "each")
     if mode == "off":
         notes.unwatch(_user(), project_id=project_id, device_id=device_id)

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.http.downloads import original_response, thumbnail_response
 from app.services import photos
 from app.services.errors import NotFound, ServiceError
+from app.web.errors import shown
 from app.web.forms import ConfirmForm, PhotoForm
 
 bp = Blueprint("photos", __name__)
@@ -74,7 +75,7 @@ def upload(device_id: str):  # type: ignore[no-untyped-def]
         abort(404)
     except ServiceError as exc:
         db.session.rollback()
-        flash(gettext("Photo not added: %(message)s", message=exc.message), "error")
+        flash(gettext("Photo not added: %(message)s", message=shown(exc)), "error")
         return _back(device_id)
     name = result["photo"]["filename"]
     if not changed:
@@ -98,7 +99,7 @@ def remove(device_id: str, sha: str):  # type: ignore[no-untyped-def]
         abort(404)
     except ServiceError as exc:
         db.session.rollback()
-        flash(exc.message, "error")
+        flash(shown(exc), "error")
         return _back(device_id)
     flash(gettext("Photo %(name)s removed; older versions still show it.", name=result["photo"]["filename"]), "success")
     return _back(device_id)

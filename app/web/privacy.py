@@ -11,6 +11,7 @@ from app.extensions import db
 from app.services import accounts, deletion, exports, policy
 from app.services.errors import ServiceError
 from app.web import preferences
+from app.web.errors import shown
 from app.web.forms import ConfirmForm, DeleteAccountForm, PreferencesForm
 from app.web.fresh import require_fresh_login
 
@@ -51,7 +52,7 @@ def start_export():  # type: ignore[no-untyped-def]
             flash(_("Your export is being prepared; it appears below when it is ready."), "success")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("privacy.privacy"))
 
 
@@ -67,7 +68,7 @@ def delete_account():  # type: ignore[no-untyped-def]
         purge_after = deletion.request_deletion(user, form.password.data, ip=request.remote_addr)
     except ServiceError as exc:
         db.session.commit()  # keep the failed attempt in the security log
-        form.password.errors = [exc.message]
+        form.password.errors = [shown(exc)]
         return _page(form, 403 if exc.status == 403 else 409 if exc.status == 409 else 422)
     db.session.commit()
     logout_user()

@@ -12,6 +12,7 @@ from app.models import OutboxMail
 from app.services import plans, teams
 from app.services.errors import NotFound, ServiceError
 from app.services.permissions import role_allows
+from app.web.errors import shown
 from app.web.forms import ConfirmForm, InviteForm, RoleForm, TeamForm
 from app.web.fresh import reauth_redirect, require_fresh_login
 
@@ -37,7 +38,7 @@ def new_team():  # type: ignore[no-untyped-def]
             return redirect(url_for("teams.team_page", slug=access.team.slug))
         except ServiceError as exc:
             db.session.rollback()
-            form.name.errors = [exc.message]
+            form.name.errors = [shown(exc)]
     return render_template("teams/new.html", form=form), 422 if request.method == "POST" else 200
 
 
@@ -74,7 +75,7 @@ def invite(slug: str):  # type: ignore[no-untyped-def]
                     "directly)."), "success")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     else:
         for errors in form.errors.values():
             for error in errors:
@@ -99,7 +100,7 @@ def change_role(slug: str, username: str):  # type: ignore[no-untyped-def]
             flash(_("%(username)s is now %(role)s.", username=username, role=form.role.data), "success")
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("teams.team_page", slug=slug))
 
 
@@ -116,7 +117,7 @@ def remove_member(slug: str, username: str):  # type: ignore[no-untyped-def]
                 return redirect(url_for("dashboard.index"))
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("teams.team_page", slug=slug))
 
 
@@ -129,14 +130,14 @@ def delete_team(slug: str):  # type: ignore[no-untyped-def]
         try:
             purge_after = teams.delete_team(access, request.form.get("confirm", ""))
             db.session.commit()
-            flash(f"The team {access.team.name} was deleted; its data is purged after "
-                  f"{purge_after:%Y-%m-%d}.", "success")
+            flash(_("The team %(team)s was deleted; its data is purged after %(date)s.", team=access.team.name,
+                    date=f"{purge_after:%Y-%m-%d}"), "success")
             return redirect(url_for("dashboard.index"))
         except ServiceError as exc:
             db.session.rollback()
             if exc.status == 403:
                 abort(403)
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
     return redirect(url_for("teams.team_page", slug=slug))
 
 
@@ -156,7 +157,7 @@ def invitation(secret: str):  # type: ignore[no-untyped-def]
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
-            flash(exc.message, "error")
+            flash(shown(exc), "error")
             return render_template("teams/invitation.html", invitation=found, confirm=form), exc.status
         flash(_("You joined %(name)s.", name=membership.team.name), "success")
         return redirect(url_for("teams.team_page", slug=membership.team.slug))
