@@ -252,7 +252,14 @@ def _blocks(tree: HConfig, platform: Platform) -> list[tuple[str, list[str]]]:
 
 
 class Evaluator:
-    """Evaluates rules against one config text; the parse is done once, and only if a block rule needs it."""
+    """Evaluates rules against one config text.
+
+    Work is done once per version and shared by the rules that need it: the hier_config parse (only
+    when a block rule or a Junos fallback needs it), each pattern's compilation, and each pattern's
+    answer on this text — whether it occurs, its offending lines, which block parents it matches,
+    which block bodies hold it — so rules that share a pattern (several block rules over the same
+    `interface` blocks and filter, say) search for it once.
+    """
 
     def __init__(self, text: str, platform: Platform) -> None:
         self.text = text
@@ -260,7 +267,12 @@ class Evaluator:
         self._tree: HConfig | None = None
         self._parsed = False
         self._block_list: list[tuple[str, str]] | None = None
-        self._lines: list[str] | None = None
+        self._set_lines: str | None = None
+        self._compiled: dict[tuple[str, str], regex.Pattern[str]] = {}
+        self._contains: dict[str, bool] = {}
+        self._offenders: dict[str, list[dict[str, Any]]] = {}
+        self._parents: dict[str, list[int]] = {}
+        self._bodies: dict[str, dict[int, bool]] = {}
 
     def tree(self) -> HConfig | None:
         if not self._parsed:
@@ -268,15 +280,22 @@ class Evaluator:
             self._parsed = True
         return self._tree
 
-    def _line_no(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
+    def _pattern(self, source: str, field_name: str) -> regex.Pattern[str]:
+        key = (source, field_name)
+        if key not in self._compiled:
+            self._compiled[key] = compile_pattern(source, field_name)
+        return self._compiled[key]
 
     def _set_text(self) -> str | None:
         """Junos only: the config as hier_config's `set` lines, so a rule may be written either way."""
         if self.platform is not Platform.JUNIPER_JUNOS:
             return None
-        tree = self.tree()
-        return "\n".join(child.text for child in tree.children) if tree is not None else None
+        if self._set_lines is None:
+            tree = self.tree()
+            if tree is None:
+                return None
+            self._set_lines = "\n".join(child.text for child in tree.children)
+        return self._set_lines
 
     def _in_set_form(self, pattern: regex.Pattern[str]) -> bool:
         text = self._set_text()
@@ -295,34 +314,56 @@ class Evaluator:
                 break
         return found
 
-    def check(self, rule: ComplianceRule) -> Failure | None:
-        pattern = compile_pattern(rule.pattern, "pattern")
-        if rule.kind == "must_contain":
-            if search(pattern, self.text) is None and not self._in_set_form(pattern):
-                return Failure(rule, missing=rule.pattern)
-            return None
-        if rule.kind == "must_not_contain":
-            found = self._offending(pattern, self.text, numbered=True)
-            if not found and self._set_text() is not None:
-                found = self._offending(pattern, self._set_text() or "", numbered=False)
-            return Failure(rule, lines=found) if found else None
-        tree = self.tree()
-        if tree is None:
-            return Failure(rule, missing="(the config could not be parsed into blocks)")
-        block_pattern = compile_pattern(rule.block, "block")
-        filter_pattern = compile_pattern(rule.block_filter, "block_filter") if rule.block_filter else None
+    def _blocks(self) -> list[tuple[str, str]]:
         if self._block_list is None:
+            tree = self.tree()
             # Each block's lines joined once: one multi-line search per block and pattern, not per line.
-            self._block_list = [(parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
-        bad: list[str] = []
-        for parent, body in self._block_list:
-            if search(block_pattern, parent) is None:
-                continue
-            if filter_pattern is not None and search(filter_pattern, body) is None:
-                continue
-            if search(pattern, body) is None:
-                bad.append(parent)
-        return Failure(rule, blocks=bad, missing=rule.pattern) if bad else None
+            self._block_list = [] if tree is None else [
+                (parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
+        return self._block_list
+
+    def _parents_matching(self, source: str) -> list[int]:
+        """Indexes of the blocks whose parent line matches the block pattern `source`."""
+        if source not in self._parents:
+            pattern = self._pattern(source, "block")
+            self._parents[source] = [i for i, (parent, _) in enumerate(self._blocks())
+                                     if search(pattern, parent) is not None]
+        return self._parents[source]
+
+    def _body_holds(self, source: str, field_name: str, index: int) -> bool:
+        """Whether block `index` holds a match of `source` (searched once per block and pattern)."""
+        answers = self._bodies.setdefault(source, {})
+        if index not in answers:
+            answers[index] = search(self._pattern(source, field_name), self._blocks()[index][1]) is not None
+        return answers[index]
+
+    def check(self, rule: ComplianceRule) -> Failure | None:
+        pattern = self._pattern(rule.pattern, "pattern")
+        if rule.kind == "must_contain":
+            if rule.pattern not in self._contains:
+                self._contains[rule.pattern] = (search(pattern, self.text) is not None
+                                                or self._in_set_form(pattern))
+            return None if self._contains[rule.pattern] else Failure(rule, missing=rule.pattern)
+        if rule.kind == "must_not_contain":
+            if rule.pattern not in self._offenders:
+                found = self._offending(pattern, self.text, numbered=True)
+                if not found and self._set_text() is not None:
+                    found = self._offending(pattern, self._set_text() or "", numbered=False)
+                self._offenders[rule.pattern] = found
+            found = self._offenders[rule.pattern]
+            return Failure(rule, lines=list(found)) if found else None
+        if self.tree() is None:
+            return Failure(rule, missing="(the config could not be parsed into blocks)")
+        # Plain strings: the rule's column attributes are read once, not once per block.
+        block, block_filter, source = rule.block, rule.block_filter, rule.pattern
+        self._pattern(block, "block")
+        if block_filter:
+            self._pattern(block_filter, "block_filter")
+        blocks = self._blocks()
+        bad = [blocks[i][0] for i in self._parents_matching(block)
+               if (not block_filter or self._body_holds(block_filter, "block_filter", i))
+               and not self._body_holds(source, "pattern", i)]
+        return Failure(rule, blocks=bad, missing=source) if bad else None
 
 
 def evaluate(device: Device, rules: list[ComplianceRule], texts: dict[str, str]) -> tuple[str, int, list[Failure]]:
@@ -339,8 +380,9 @@ def evaluate(device: Device, rules: list[ComplianceRule], texts: dict[str, str])
         if text is None:
             continue
         checked += 1
-        evaluator = evaluators.setdefault(rule.config_path, Evaluator(text, platform))
-        failure = evaluator.check(rule)
+        if rule.config_path not in evaluators:
+            evaluators[rule.config_path] = Evaluator(text, platform)
+        failure = evaluators[rule.config_path].check(rule)
         if failure is not None:
             failures.append(failure)
     if not checked:
