@@ -255,6 +255,11 @@ def test_rules_sharing_patterns_get_their_own_answers():
         _rule("ntp-2", "must_contain", r"^ntp server 10\.0\.0\.123$"),
         _rule("snmp-1", "must_contain", r"^snmp-server "),
         _rule("snmp-2", "must_contain", r"^snmp-server "),
+        # Alternations, searched one alternative at a time when the text is searched whole.
+        _rule("any-http", "must_not_contain", r"^snmp-server community \S+ RW|^ip http server"),
+        _rule("no-telnet", "must_not_contain", r"transport input telnet|^ip telnet"),
+        _rule("ntp-or-syslog", "must_contain", r"^ntp server 10\.0\.0\.9$|^logging host"),
+        _rule("ntp-or-snmp", "must_contain", r"^ntp server 10\.0\.0\.9$|^snmp-server"),
     ]
     device = Device(id="d", team_id="t", project_id="p", name="access-sw-1", vendor="Cisco", model="C9300",
                     custom_fields={})
@@ -262,7 +267,8 @@ def test_rules_sharing_patterns_get_their_own_answers():
     got = [(f.rule.id, f.lines, f.blocks, f.missing) for f in failures]
     assert (status, checked) == ("failing", len(rules))
     assert got == _one_by_one(text, Platform.CISCO_IOS, rules)
-    assert [g[0] for g in got] == ["portfast", "vlan", "described", "http-1", "http-2", "snmp-1", "snmp-2"]
+    assert [g[0] for g in got] == ["portfast", "vlan", "described", "http-1", "http-2", "snmp-1", "snmp-2",
+                                   "any-http", "ntp-or-snmp"]
     assert got[0][2] == ["interface GigabitEthernet1/0/19", "interface GigabitEthernet1/0/20"]
     assert got[1][2] == ["interface GigabitEthernet1/0/20"]
     assert got[2][2] == ["interface Vlan10"]

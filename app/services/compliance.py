@@ -40,7 +40,7 @@ from app.services import audit, config_blocks, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
-from app.services.user_patterns import compile_pattern, finditer, search
+from app.services.user_patterns import alternatives, compile_pattern, finditer, search, search_any
 from app.services.validation import check_fields
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
@@ -257,8 +257,8 @@ class Evaluator:
     Work is done once per version and shared by the rules that need it: the hier_config parse (only
     when a block rule or a Junos fallback needs it), each pattern's compilation, and each pattern's
     answer on this text — whether it occurs, its offending lines, which block parents it matches,
-    which block bodies hold it — so rules that share a pattern (several block rules over the same
-    `interface` blocks and filter, say) search for it once.
+    which block bodies hold it, which blocks fail a block rule — so rules that share a pattern
+    (several block rules over the same `interface` blocks and filter, say) search for it once.
     """
 
     def __init__(self, text: str, platform: Platform) -> None:
@@ -273,6 +273,8 @@ class Evaluator:
         self._offenders: dict[str, list[dict[str, Any]]] = {}
         self._parents: dict[str, list[int]] = {}
         self._bodies: dict[str, dict[int, bool]] = {}
+        self._alternatives: dict[str, list[regex.Pattern[str]] | None] = {}
+        self._block_failures: dict[tuple[str, str, str], list[str]] = {}
 
     def tree(self) -> HConfig | None:
         if not self._parsed:
@@ -297,9 +299,23 @@ class Evaluator:
             self._set_lines = "\n".join(child.text for child in tree.children)
         return self._set_lines
 
-    def _in_set_form(self, pattern: regex.Pattern[str]) -> bool:
-        text = self._set_text()
-        return text is not None and search(pattern, text) is not None
+    def _occurs(self, source: str, text: str) -> bool:
+        """Whether the rule pattern `source` matches somewhere in `text` (a whole config).
+
+        An alternation is searched one alternative at a time: the same answer, but each anchored
+        literal is found by the engine's fast string search instead of a try at every position.
+        """
+        if source not in self._alternatives:
+            parts = alternatives(source)
+            flags = self._pattern(source, "pattern").flags
+            try:
+                self._alternatives[source] = None if parts is None else [regex.compile(p, flags) for p in parts]
+            except (regex.error, ValueError, OverflowError):
+                self._alternatives[source] = None
+        split = self._alternatives[source]
+        if split is None:
+            return search(self._pattern(source, "pattern"), text) is not None
+        return search_any(split, text)
 
     def _offending(self, pattern: regex.Pattern[str], text: str, numbered: bool) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -341,14 +357,20 @@ class Evaluator:
         pattern = self._pattern(rule.pattern, "pattern")
         if rule.kind == "must_contain":
             if rule.pattern not in self._contains:
-                self._contains[rule.pattern] = (search(pattern, self.text) is not None
-                                                or self._in_set_form(pattern))
+                found = self._occurs(rule.pattern, self.text)
+                if not found:
+                    set_text = self._set_text()
+                    found = set_text is not None and self._occurs(rule.pattern, set_text)
+                self._contains[rule.pattern] = found
             return None if self._contains[rule.pattern] else Failure(rule, missing=rule.pattern)
         if rule.kind == "must_not_contain":
             if rule.pattern not in self._offenders:
-                found = self._offending(pattern, self.text, numbered=True)
-                if not found and self._set_text() is not None:
-                    found = self._offending(pattern, self._set_text() or "", numbered=False)
+                # Most configs hold no offending line: that answer needs no walk over matches.
+                found = (self._offending(pattern, self.text, numbered=True)
+                         if self._occurs(rule.pattern, self.text) else [])
+                set_text = self._set_text() if not found else None
+                if set_text is not None and self._occurs(rule.pattern, set_text):
+                    found = self._offending(pattern, set_text, numbered=False)
                 self._offenders[rule.pattern] = found
             found = self._offenders[rule.pattern]
             return Failure(rule, lines=list(found)) if found else None
@@ -359,11 +381,15 @@ class Evaluator:
         self._pattern(block, "block")
         if block_filter:
             self._pattern(block_filter, "block_filter")
-        blocks = self._blocks()
-        bad = [blocks[i][0] for i in self._parents_matching(block)
-               if (not block_filter or self._body_holds(block_filter, "block_filter", i))
-               and not self._body_holds(source, "pattern", i)]
-        return Failure(rule, blocks=bad, missing=source) if bad else None
+        key = (block, block_filter, source)
+        if key not in self._block_failures:
+            blocks = self._blocks()
+            self._block_failures[key] = [
+                blocks[i][0] for i in self._parents_matching(block)
+                if (not block_filter or self._body_holds(block_filter, "block_filter", i))
+                and not self._body_holds(source, "pattern", i)]
+        bad = self._block_failures[key]
+        return Failure(rule, blocks=list(bad), missing=source) if bad else None
 
 
 def evaluate(device: Device, rules: list[ComplianceRule], texts: dict[str, str]) -> tuple[str, int, list[Failure]]:
