@@ -140,6 +140,10 @@ def test_rule_changes_reevaluate_and_the_report_exports(world):
     ({"kind": "must_contain", "pattern": "a"}, 422),
     ({"name": "x", "kind": "must_contain", "pattern": "a", "surprise": 1}, 422),
     ({"name": "x\x00", "kind": "must_contain", "pattern": "a"}, 422),
+    ({"name": "x\ny", "kind": "must_contain", "pattern": "a"}, 422),  # one line each (string_field's option)
+    ({"name": "x", "kind": "must_contain", "pattern": "a\rb"}, 422),
+    ({"name": "x\x7f", "kind": "must_contain", "pattern": "a"}, 422),  # DEL, refused by the shared check_text
+    ({"name": "x", "kind": "must_contain", "pattern": "a", "description": "\ud800"}, 422),  # a lone surrogate
     ({"name": "x", "kind": "must_contain", "pattern": "a" * 501}, 422),
 ])
 def test_bad_rules_are_refused(world, body, code):
@@ -147,6 +151,12 @@ def test_bad_rules_are_refused(world, body, code):
                                  headers=world.headers["editor"])
     assert response.status_code == code, response.get_data(as_text=True)
     assert response.get_json()["error"]["code"]
+
+
+def test_rule_fields_are_trimmed_and_tabs_kept(world):
+    [rule] = _rules(world, [{"name": "  NTP\tset  ", "kind": "must_contain", "pattern": " ^ntp server ",
+                             "description": None}])
+    assert (rule["name"], rule["pattern"], rule["description"]) == ("NTP\tset", "^ntp server", "")
 
 
 def test_rules_follow_roles_and_teams(world):

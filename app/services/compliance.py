@@ -41,7 +41,7 @@ from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
 from app.services.user_patterns import alternatives, compile_pattern, finditer, search, search_any
-from app.services.validation import check_fields
+from app.services.validation import check_fields, string_field
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
                "tag", "name_pattern", "enabled", "scope")
@@ -52,31 +52,17 @@ MAX_REPORTED_LINES = 20
 # -- rules --------------------------------------------------------------------------------------
 
 
-def _text(body: dict[str, Any], name: str, limit: int, default: str = "") -> str:
-    value = body.get(name, default)
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(f"'{name}' must be a string.", field=name, code="wrong_type")
-    value = value.strip()
-    if len(value) > limit:
-        raise ValidationError(f"'{name}' must be at most {limit} characters.", field=name, code="too_long")
-    if any(ord(c) < 32 and c not in "\t" for c in value):
-        raise ValidationError(f"'{name}' must not hold control characters.", field=name, code="invalid")
-    return value
-
-
 def _validated(body: Any, rule: ComplianceRule | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object.", code="wrong_type")
     check_fields(body, RULE_FIELDS, required=() if rule else ("name", "kind", "pattern"))
     values: dict[str, Any] = {}
-    current = (lambda n: getattr(rule, n)) if rule else (lambda n: "")
     for name, limit in (("name", 100), ("description", 2000), ("block", 500), ("block_filter", 500),
                         ("config_path", 300), ("platform", 50), ("tag", 50), ("name_pattern", 200),
                         ("pattern", 500), ("kind", 30)):
         if name in body or rule is None:
-            values[name] = _text(body, name, limit, current(name) or "")
+            # One line each, as the rule list, the reports and the CSV export show them.
+            values[name] = string_field(body, name, max_length=limit, single_line=True)
     kind = values.get("kind", rule.kind if rule else "")
     if kind not in COMPLIANCE_KINDS:
         raise ValidationError(f"'kind' must be one of: {', '.join(COMPLIANCE_KINDS)}.", field="kind",

@@ -15,6 +15,7 @@ SLUG_RE = re.compile(r"[^a-z0-9]+")
 NAME_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # Never in any text: controls other than tab, newline and carriage return, and lone surrogates.
 TEXT_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+LINE_BREAK = re.compile("[\n\r]")
 
 
 def parse_json(raw: bytes | str, *, field: str | None = None, what: str = "The request body") -> Any:
@@ -50,8 +51,11 @@ def check_fields(body: Mapping[str, Any], allowed: Iterable[str], required: Iter
 
 
 def string_field(
-    body: Mapping[str, Any], key: str, *, max_length: int, required: bool = False, default: str = ""
+    body: Mapping[str, Any], key: str, *, max_length: int, required: bool = False, default: str = "",
+    single_line: bool = False,
 ) -> str:
+    """`body[key]` as trimmed free text (`check_text`); `single_line` also refuses line breaks, for
+    values that are one line by nature (a regular expression, a name pattern, a config path)."""
     value = body.get(key)
     if value is None:
         if required:
@@ -64,6 +68,8 @@ def string_field(
         raise ValidationError(f"'{key}' is required.", field=key, code="required")
     if len(value) > max_length:
         raise ValidationError(f"'{key}' must be at most {max_length} characters.", field=key, code="too_long")
+    if single_line and LINE_BREAK.search(value):
+        raise ValidationError(f"'{key}' must be one line.", field=key, code="invalid")
     return check_text(value, key)
 
 
