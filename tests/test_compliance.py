@@ -270,6 +270,9 @@ def test_rules_sharing_patterns_get_their_own_answers():
         _rule("no-telnet", "must_not_contain", r"transport input telnet|^ip telnet"),
         _rule("ntp-or-syslog", "must_contain", r"^ntp server 10\.0\.0\.9$|^logging host"),
         _rule("ntp-or-snmp", "must_contain", r"^ntp server 10\.0\.0\.9$|^snmp-server"),
+        # Patterns that may reach past a line: each block is searched on its own.
+        _rule("vlan-set", "block_must_contain", r"^switchport access vlan\s\d+$", r"^interface\s", r"mode\saccess"),
+        _rule("trunk", "block_must_contain", r"^switchport trunk allowed vlan [^2]+$", r"^interface\s"),
     ]
     device = Device(id="d", team_id="t", project_id="p", name="access-sw-1", vendor="Cisco", model="C9300",
                     custom_fields={})
@@ -278,7 +281,7 @@ def test_rules_sharing_patterns_get_their_own_answers():
     assert (status, checked) == ("failing", len(rules))
     assert got == _one_by_one(text, Platform.CISCO_IOS, rules)
     assert [g[0] for g in got] == ["portfast", "vlan", "described", "http-1", "http-2", "snmp-1", "snmp-2",
-                                   "any-http", "ntp-or-snmp"]
+                                   "any-http", "ntp-or-snmp", "vlan-set", "trunk"]
     assert got[0][2] == ["interface GigabitEthernet1/0/19", "interface GigabitEthernet1/0/20"]
     assert got[1][2] == ["interface GigabitEthernet1/0/20"]
     assert got[2][2] == ["interface Vlan10"]

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 import regex
 
-from app.services.user_patterns import MATCH_TIMEOUT, PatternTooSlow, alternatives, compile_pattern, search_any
+from app.services.user_patterns import (
+    MATCH_TIMEOUT,
+    PatternTooSlow,
+    alternatives,
+    compile_pattern,
+    search_any,
+    within_lines,
+)
 from tests.fleet_config_support import EOS, IOS, JUNOS, NXOS
 
 
@@ -70,3 +77,32 @@ def test_the_parts_share_one_time_limit(monkeypatch):
     with pytest.raises(PatternTooSlow):
         search_any([regex.compile("x"), regex.compile("y")], "nothing here")
     assert len(calls) == 3  # the deadline, the first part's remainder, the second's (none left)
+
+
+@pytest.mark.parametrize("pattern,certain", [
+    (r"^interface GigabitEthernet", True), (r"switchport mode access", True),
+    (r"spanning-tree (portfast|bpduguard)", True), (r"^ip address \d+\.\d+\.\d+\.\d+ \S+$", True),
+    (r"vlan \w{2,4}\b", True), (r"[a-z\-]+ (?:x|y)", True), (r"[]a]", True),
+    # A line break could be matched, or a match could look past one: searched text by text.
+    (r"^\s+shutdown", False), (r"description [^\n]+", False), (r"a[^b]", False), (r"\W", False), (r"\D", False),
+    (r"a\nb", False), (r"\x0a", False), (r"(?s)a.b", False), (r"a(?=\s)", False), (r"(?<!x)y", False),
+    (r"\Aabc", False), (r"abc\Z", False), (r"(?:abc){e<=1}", False), (r"a{", False), (r"[[:space:]]", False),
+    (r"[\s]", False), (r"\p{Zl}", False), ("a\tb", False), ("a\\", False), ("[a", False),
+])
+def test_within_lines(pattern, certain):
+    assert within_lines(pattern) is certain
+
+
+@pytest.mark.parametrize("pattern", [p for p in [
+    r"^interface \S+", r"permit|deny", r"^ name", r"\d+$", r"^$", r"x?", r"description", r"\bvlan\b",
+    r"^(?:ip|ipv6) access-list", r"neighbor 10\.\d+\.0\.\d+ remote-as", r"[0-9]{3}",
+]])
+@pytest.mark.parametrize("text", [IOS, NXOS, EOS, JUNOS], ids=["ios", "nxos", "eos", "junos"])
+def test_joined_lines_hold_matches_where_the_texts_do(pattern, text):
+    assert within_lines(pattern)
+    compiled = compile_pattern(pattern, "pattern")
+    items = text.split("!\n") + ["", "  "]  # multi-line texts, an empty one, a blank one
+    joined = "\n".join(items)
+    starts = [sum(len(item) + 1 for item in items[:i]) for i in range(len(items))]
+    hits = {max(i for i, s in enumerate(starts) if s <= m.start()) for m in compiled.finditer(joined)}
+    assert hits == {i for i, item in enumerate(items) if compiled.search(item)}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import io
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,7 @@ from app.services import audit, config_blocks, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
-from app.services.user_patterns import alternatives, compile_pattern, finditer, search, search_any
+from app.services.user_patterns import alternatives, compile_pattern, finditer, search, search_any, within_lines
 from app.services.validation import check_fields, string_field
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
@@ -261,6 +262,7 @@ class Evaluator:
         self._bodies: dict[str, dict[int, bool]] = {}
         self._alternatives: dict[str, list[regex.Pattern[str]] | None] = {}
         self._block_failures: dict[tuple[str, str, str], list[str]] = {}
+        self._joined_hits: dict[tuple[str, int], list[bool] | None] = {}
 
     def tree(self) -> HConfig | None:
         if not self._parsed:
@@ -324,16 +326,42 @@ class Evaluator:
                 (parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
         return self._block_list
 
+    def _holders(self, source: str, field_name: str, part: int) -> list[bool] | None:
+        """For every block, whether its parent line (`part` 0) or its body (1) holds a match of `source`
+        — by one search over them all, joined by line breaks, when every match of `source` lies
+        within one line (user_patterns.within_lines); else None."""
+        key = (source, part)
+        if key not in self._joined_hits:
+            if not within_lines(source):
+                self._joined_hits[key] = None
+            else:
+                items = [block[part] for block in self._blocks()]
+                starts: list[int] = []
+                offset = 0
+                for item in items:
+                    starts.append(offset)
+                    offset += len(item) + 1
+                hits = [False] * len(items)
+                for match in finditer(self._pattern(source, field_name), "\n".join(items), field_name):
+                    hits[bisect_right(starts, match.start()) - 1] = True
+                self._joined_hits[key] = hits
+        return self._joined_hits[key]
+
     def _parents_matching(self, source: str) -> list[int]:
         """Indexes of the blocks whose parent line matches the block pattern `source`."""
         if source not in self._parents:
-            pattern = self._pattern(source, "block")
-            self._parents[source] = [i for i, (parent, _) in enumerate(self._blocks())
-                                     if search(pattern, parent) is not None]
+            hits = self._holders(source, "block", 0)
+            if hits is None:
+                pattern = self._pattern(source, "block")
+                hits = [search(pattern, parent) is not None for parent, _ in self._blocks()]
+            self._parents[source] = [i for i, hit in enumerate(hits) if hit]
         return self._parents[source]
 
     def _body_holds(self, source: str, field_name: str, index: int) -> bool:
         """Whether block `index` holds a match of `source` (searched once per block and pattern)."""
+        hits = self._holders(source, field_name, 1)
+        if hits is not None:
+            return hits[index]
         answers = self._bodies.setdefault(source, {})
         if index not in answers:
             answers[index] = search(self._pattern(source, field_name), self._blocks()[index][1]) is not None

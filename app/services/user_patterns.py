@@ -131,3 +131,65 @@ def search_any(patterns: list[regex.Pattern[str]], text: str, field: str = "patt
             raise PatternTooSlow(f"The pattern in '{field}' is too slow to run; make it more specific.",
                                  field=field, code="pattern_too_slow") from None
     return False
+
+
+_QUANTIFIER = regex.compile(r"\{(?:\d+(?:,\d*)?|,\d+)\}")
+# After a backslash: classes and assertions that never match or look past a line break.
+_IN_LINE_ESCAPES = frozenset("dwSbB")
+
+
+def within_lines(pattern: str) -> bool:
+    """True when every match of `pattern` (compiled MULTILINE, without DOTALL) lies inside one line and
+    depends on that line only, so texts joined by line breaks hold matches exactly where the texts do.
+
+    Conservative, from the syntax: no line-break-matching class (`\\s`, `\\W`, `\\D`, negated sets), no
+    escape but `\\d \\w \\S \\b \\B` and escaped punctuation, no lookaround, flag, `\\A`/`\\Z`, fuzzy or
+    other brace, no control character. Anything else is "not certain", and the caller searches each
+    text on its own.
+    """
+    i = 0
+    n = len(pattern)
+    while i < n:
+        char = pattern[i]
+        if ord(char) < 0x20 or char in "\x7f\x85\u2028\u2029":
+            return False
+        if char == "\\":
+            if i + 1 >= n:
+                return False
+            nxt = pattern[i + 1]
+            if not (nxt in _IN_LINE_ESCAPES or (not nxt.isalnum() and not nxt.isspace() and nxt != "_")):
+                return False
+            i += 2
+            continue
+        if char == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                return False  # a negated set matches a line break
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                inner = pattern[i]
+                if inner == "[" or ord(inner) < 0x20 or inner in "\x7f\x85\u2028\u2029":
+                    return False
+                if inner == "\\":
+                    if i + 1 >= n:
+                        return False
+                    nxt = pattern[i + 1]
+                    if not (nxt in "dwS" or (not nxt.isalnum() and not nxt.isspace() and nxt != "_")):
+                        return False
+                    i += 1
+                i += 1
+            if i >= n:
+                return False
+            i += 1
+            continue
+        if char == "(" and pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            return False
+        if char == "{":
+            quantifier = _QUANTIFIER.match(pattern, i)
+            if quantifier is None:
+                return False
+            i = quantifier.end()
+            continue
+        i += 1
+    return True
