@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import fnmatch
 import io
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -40,7 +41,7 @@ from app.services import audit, config_blocks, job_queue
 from app.services.access import device_access, project_access
 from app.services.errors import NotFound, ValidationError
 from app.services.teams import TeamAccess
-from app.services.user_patterns import compile_pattern, finditer, search
+from app.services.user_patterns import alternatives, compile_pattern, finditer, search, search_any, within_lines
 from app.services.validation import check_fields, check_name, looks_like_id, string_field
 
 RULE_FIELDS = ("name", "description", "kind", "pattern", "block", "block_filter", "config_path", "platform",
@@ -247,7 +248,14 @@ def _blocks(tree: HConfig, platform: Platform) -> list[tuple[str, list[str]]]:
 
 
 class Evaluator:
-    """Evaluates rules against one config text; the parse is done once, and only if a block rule needs it."""
+    """Evaluates rules against one config text.
+
+    Work is done once per version and shared by the rules that need it: the hier_config parse (only
+    when a block rule or a Junos fallback needs it), each pattern's compilation, and each pattern's
+    answer on this text — whether it occurs, its offending lines, which block parents it matches,
+    which block bodies hold it, which blocks fail a block rule — so rules that share a pattern
+    (several block rules over the same `interface` blocks and filter, say) search for it once.
+    """
 
     def __init__(self, text: str, platform: Platform) -> None:
         self.text = text
@@ -255,7 +263,15 @@ class Evaluator:
         self._tree: HConfig | None = None
         self._parsed = False
         self._block_list: list[tuple[str, str]] | None = None
-        self._lines: list[str] | None = None
+        self._set_lines: str | None = None
+        self._compiled: dict[tuple[str, str], regex.Pattern[str]] = {}
+        self._contains: dict[str, bool] = {}
+        self._offenders: dict[str, list[dict[str, Any]]] = {}
+        self._parents: dict[str, list[int]] = {}
+        self._bodies: dict[str, dict[int, bool]] = {}
+        self._alternatives: dict[str, list[regex.Pattern[str]] | None] = {}
+        self._block_failures: dict[tuple[str, str, str], list[str]] = {}
+        self._joined_hits: dict[tuple[str, int], list[bool] | None] = {}
 
     def tree(self) -> HConfig | None:
         if not self._parsed:
@@ -263,19 +279,40 @@ class Evaluator:
             self._parsed = True
         return self._tree
 
-    def _line_no(self, offset: int) -> int:
-        return self.text.count("\n", 0, offset) + 1
+    def _pattern(self, source: str, field_name: str) -> regex.Pattern[str]:
+        key = (source, field_name)
+        if key not in self._compiled:
+            self._compiled[key] = compile_pattern(source, field_name)
+        return self._compiled[key]
 
     def _set_text(self) -> str | None:
         """Junos only: the config as hier_config's `set` lines, so a rule may be written either way."""
         if self.platform is not Platform.JUNIPER_JUNOS:
             return None
-        tree = self.tree()
-        return "\n".join(child.text for child in tree.children) if tree is not None else None
+        if self._set_lines is None:
+            tree = self.tree()
+            if tree is None:
+                return None
+            self._set_lines = "\n".join(child.text for child in tree.children)
+        return self._set_lines
 
-    def _in_set_form(self, pattern: regex.Pattern[str]) -> bool:
-        text = self._set_text()
-        return text is not None and search(pattern, text) is not None
+    def _occurs(self, source: str, text: str) -> bool:
+        """Whether the rule pattern `source` matches somewhere in `text` (a whole config).
+
+        An alternation is searched one alternative at a time: the same answer, but each anchored
+        literal is found by the engine's fast string search instead of a try at every position.
+        """
+        if source not in self._alternatives:
+            parts = alternatives(source)
+            flags = self._pattern(source, "pattern").flags
+            try:
+                self._alternatives[source] = None if parts is None else [regex.compile(p, flags) for p in parts]
+            except (regex.error, ValueError, OverflowError):
+                self._alternatives[source] = None
+        split = self._alternatives[source]
+        if split is None:
+            return search(self._pattern(source, "pattern"), text) is not None
+        return search_any(split, text)
 
     def _offending(self, pattern: regex.Pattern[str], text: str, numbered: bool) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -290,34 +327,92 @@ class Evaluator:
                 break
         return found
 
-    def check(self, rule: ComplianceRule) -> Failure | None:
-        pattern = compile_pattern(rule.pattern, "pattern")
-        if rule.kind == "must_contain":
-            if search(pattern, self.text) is None and not self._in_set_form(pattern):
-                return Failure(rule, missing=rule.pattern)
-            return None
-        if rule.kind == "must_not_contain":
-            found = self._offending(pattern, self.text, numbered=True)
-            if not found and self._set_text() is not None:
-                found = self._offending(pattern, self._set_text() or "", numbered=False)
-            return Failure(rule, lines=found) if found else None
-        tree = self.tree()
-        if tree is None:
-            return Failure(rule, missing="(the config could not be parsed into blocks)")
-        block_pattern = compile_pattern(rule.block, "block")
-        filter_pattern = compile_pattern(rule.block_filter, "block_filter") if rule.block_filter else None
+    def _blocks(self) -> list[tuple[str, str]]:
         if self._block_list is None:
+            tree = self.tree()
             # Each block's lines joined once: one multi-line search per block and pattern, not per line.
-            self._block_list = [(parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
-        bad: list[str] = []
-        for parent, body in self._block_list:
-            if search(block_pattern, parent) is None:
-                continue
-            if filter_pattern is not None and search(filter_pattern, body) is None:
-                continue
-            if search(pattern, body) is None:
-                bad.append(parent)
-        return Failure(rule, blocks=bad, missing=rule.pattern) if bad else None
+            self._block_list = [] if tree is None else [
+                (parent, "\n".join(children)) for parent, children in _blocks(tree, self.platform)]
+        return self._block_list
+
+    def _holders(self, source: str, field_name: str, part: int) -> list[bool] | None:
+        """For every block, whether its parent line (`part` 0) or its body (1) holds a match of `source`
+        — by one search over them all, joined by line breaks, when every match of `source` lies
+        within one line (user_patterns.within_lines); else None."""
+        key = (source, part)
+        if key not in self._joined_hits:
+            if not within_lines(source):
+                self._joined_hits[key] = None
+            else:
+                items = [block[part] for block in self._blocks()]
+                starts: list[int] = []
+                offset = 0
+                for item in items:
+                    starts.append(offset)
+                    offset += len(item) + 1
+                hits = [False] * len(items)
+                for match in finditer(self._pattern(source, field_name), "\n".join(items), field_name):
+                    hits[bisect_right(starts, match.start()) - 1] = True
+                self._joined_hits[key] = hits
+        return self._joined_hits[key]
+
+    def _parents_matching(self, source: str) -> list[int]:
+        """Indexes of the blocks whose parent line matches the block pattern `source`."""
+        if source not in self._parents:
+            hits = self._holders(source, "block", 0)
+            if hits is None:
+                pattern = self._pattern(source, "block")
+                hits = [search(pattern, parent) is not None for parent, _ in self._blocks()]
+            self._parents[source] = [i for i, hit in enumerate(hits) if hit]
+        return self._parents[source]
+
+    def _body_holds(self, source: str, field_name: str, index: int) -> bool:
+        """Whether block `index` holds a match of `source` (searched once per block and pattern)."""
+        hits = self._holders(source, field_name, 1)
+        if hits is not None:
+            return hits[index]
+        answers = self._bodies.setdefault(source, {})
+        if index not in answers:
+            answers[index] = search(self._pattern(source, field_name), self._blocks()[index][1]) is not None
+        return answers[index]
+
+    def check(self, rule: ComplianceRule) -> Failure | None:
+        pattern = self._pattern(rule.pattern, "pattern")
+        if rule.kind == "must_contain":
+            if rule.pattern not in self._contains:
+                found = self._occurs(rule.pattern, self.text)
+                if not found:
+                    set_text = self._set_text()
+                    found = set_text is not None and self._occurs(rule.pattern, set_text)
+                self._contains[rule.pattern] = found
+            return None if self._contains[rule.pattern] else Failure(rule, missing=rule.pattern)
+        if rule.kind == "must_not_contain":
+            if rule.pattern not in self._offenders:
+                # Most configs hold no offending line: that answer needs no walk over matches.
+                found = (self._offending(pattern, self.text, numbered=True)
+                         if self._occurs(rule.pattern, self.text) else [])
+                set_text = self._set_text() if not found else None
+                if set_text is not None and self._occurs(rule.pattern, set_text):
+                    found = self._offending(pattern, set_text, numbered=False)
+                self._offenders[rule.pattern] = found
+            found = self._offenders[rule.pattern]
+            return Failure(rule, lines=list(found)) if found else None
+        if self.tree() is None:
+            return Failure(rule, missing="(the config could not be parsed into blocks)")
+        # Plain strings: the rule's column attributes are read once, not once per block.
+        block, block_filter, source = rule.block, rule.block_filter, rule.pattern
+        self._pattern(block, "block")
+        if block_filter:
+            self._pattern(block_filter, "block_filter")
+        key = (block, block_filter, source)
+        if key not in self._block_failures:
+            blocks = self._blocks()
+            self._block_failures[key] = [
+                blocks[i][0] for i in self._parents_matching(block)
+                if (not block_filter or self._body_holds(block_filter, "block_filter", i))
+                and not self._body_holds(source, "pattern", i)]
+        bad = self._block_failures[key]
+        return Failure(rule, blocks=list(bad), missing=source) if bad else None
 
 
 def evaluate(device: Device, rules: list[ComplianceRule], texts: dict[str, str]) -> tuple[str, int, list[Failure]]:
@@ -334,8 +429,9 @@ def evaluate(device: Device, rules: list[ComplianceRule], texts: dict[str, str])
         if text is None:
             continue
         checked += 1
-        evaluator = evaluators.setdefault(rule.config_path, Evaluator(text, platform))
-        failure = evaluator.check(rule)
+        if rule.config_path not in evaluators:
+            evaluators[rule.config_path] = Evaluator(text, platform)
+        failure = evaluators[rule.config_path].check(rule)
         if failure is not None:
             failures.append(failure)
     if not checked:

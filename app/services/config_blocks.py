@@ -11,10 +11,14 @@ words of the path (`interfaces ge-0/0/1`, `protocols bgp`).
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import cache
 
 from hier_config import HConfig, Platform, get_hconfig
+from hier_config.constructors import get_hconfig_driver
 from hier_config.exceptions import DuplicateChildError
+from hier_config.platforms.driver_base import HConfigDriverBase
 
 # Device vendor/model/platform words -> hier_config platform; first match wins.
 _PLATFORM_WORDS: tuple[tuple[tuple[str, ...], Platform], ...] = (
@@ -52,12 +56,120 @@ def platform_for(*hints: str | None, text: str = "") -> Platform:
     return Platform.GENERIC
 
 
+class _StockParseNeeded(Exception):
+    """A per-line substitution produced a line the fast path cannot hand on unchanged."""
+
+
+# A backreference or group test in a substitution pattern would point elsewhere inside one union.
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+
+
+def _substitution_guard(patterns: list[str]) -> re.Pattern[str] | None:
+    """One expression matching wherever any of `patterns` would, or None when it cannot be built."""
+    if not patterns or any(_GROUP_REFERENCE.search(p) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error:  # e.g. a global inline flag, which must open the whole expression
+        return None
+
+
+def _normalized(line: str) -> str:
+    """What hier_config's loader makes of a line before its substitutions: indent kept, words single-spaced."""
+    indent = len(line) - len(line.lstrip())
+    return " " * indent + " ".join(line.split())
+
+
+class _GuardedLineSubs(HConfigDriverBase):
+    """A hier_config driver whose per-line substitutions run only on the lines they can change.
+
+    hier_config's loader runs every `per_line_sub` rule (16 for IOS) through `re.sub` on every line,
+    which is most of the parse of a large config, although the rules touch a handful of lines (comments,
+    `end`, `version`...). Here the loader gets no per-line rules; the driver's preprocessor (which the
+    loader calls first) applies the same rules, in the same order, to the same lines — every line but
+    those of a banner, which the loader keeps raw — and skips a line at once when one union of the
+    rules' patterns finds nothing in it, which is when every rule would leave it unchanged. A line a
+    rule does change is handed on as the loader would have seen it after its rules; when that could be
+    read differently (a new banner, a line break, spacing the loader would fold), the caller parses
+    with the stock driver instead. Everything else (platform preprocessor, full-text rules, tree,
+    post-load callbacks, diff rules) is the platform driver's own: this class is mixed into it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        rules = self.rules.per_line_sub
+        self._line_subs = tuple((re.compile(rule.search), rule.replace) for rule in rules)
+        self._line_guard = _substitution_guard([rule.search for rule in rules])
+        self.rules = self.rules.model_copy(update={"per_line_sub": []})
+
+    def config_preprocessor(self, config_text: str) -> str:  # type: ignore[override]
+        config_text = super().config_preprocessor(config_text)
+        if not self._line_subs:
+            return config_text
+        out: list[str] = []
+        # The banner bookkeeping of hier_config's loader (constructors._load_from_string_lines), so the
+        # same lines count as banner text here as there.
+        banner_end_lines = {"EOF", "%", "!"}
+        banner_end_contains: list[str] = []
+        in_banner = False
+        # Lines recur (`!` separators, `exit`...); each distinct one goes through the rules once.
+        substituted: dict[str, str] = {}
+        for line in config_text.splitlines():
+            if in_banner:
+                out.append(line)
+                if (line.startswith("^") or line in banner_end_lines
+                        or any(c in line for c in banner_end_contains)):
+                    in_banner = False
+                continue
+            if line.startswith("banner ") and line != "banner motd ##":
+                in_banner = True
+                out.append(line)
+                words = line.split()
+                with suppress(IndexError):
+                    banner_end_contains.append(words[2])
+                    if words[2].startswith('"'):
+                        banner_end_contains.append('"')
+                    banner_end_lines.add(words[2][:1])
+                    banner_end_lines.add(words[2][:2])
+                continue
+            normal = _normalized(line)
+            if self._line_guard is not None and self._line_guard.search(normal) is None:
+                out.append(line)  # no rule changes it; the loader normalises it as before
+                continue
+            changed = substituted.get(normal)
+            if changed is None:
+                changed = normal
+                for pattern, replace in self._line_subs:
+                    changed = pattern.sub(replace, changed)
+                changed = substituted[normal] = changed.rstrip()
+            if not changed:
+                continue
+            if changed.startswith("banner ") or len(changed.splitlines()) != 1 or _normalized(changed) != changed:
+                raise _StockParseNeeded
+            out.append(changed)
+        return "\n".join(out)
+
+
+@cache
+def _guarded_driver_class(platform: Platform) -> type[HConfigDriverBase]:
+    # A subclass of the platform's own driver, so hier_config's views and isinstance checks still see it.
+    driver_class = type(get_hconfig_driver(platform))
+    return type(f"Guarded{driver_class.__name__}", (_GuardedLineSubs, driver_class), {})
+
+
 def parse(platform: Platform, text: str) -> HConfig | None:
-    """The config as a block tree, or None when hier_config cannot read it (then no summary)."""
+    """The config as a block tree, or None when hier_config cannot read it (then no summary).
+
+    The tree is the one hier_config's own driver builds (tests/test_config_parse.py holds the two side
+    by side); only the per-line substitutions are skipped on lines they cannot change.
+    """
     if platform is Platform.GENERIC:
         text = "\n".join(line for line in text.splitlines() if line.strip() and not _COMMENT.match(line))
     try:
-        return get_hconfig(platform, text)
+        try:
+            return get_hconfig(_guarded_driver_class(platform)(), text)
+        except _StockParseNeeded:
+            return get_hconfig(platform, text)
     except (DuplicateChildError, ValueError, IndexError):
         return None
 

@@ -53,6 +53,7 @@ def check_fields(body: Mapping[str, Any], allowed: Iterable[str], required: Iter
 def string_field(
     body: Mapping[str, Any], key: str, *, max_length: int, required: bool = False, default: str = ""
 ) -> str:
+    """`body[key]` as trimmed free text (`check_text`)."""
     value = body.get(key)
     if value is None:
         if required:
