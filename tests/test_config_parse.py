@@ -118,3 +118,24 @@ def test_the_tree_keeps_the_platform_driver():
     assert config_blocks.summarize(Platform.CISCO_IOS, IOS, IOS.replace("phone-471", "phone-472")) == [
         config_blocks.BlockChange("interface GigabitEthernet1/0/19",
                                   "interface GigabitEthernet1/0/19: description phone-471 → phone-472")]
+
+
+def test_the_parse_pauses_the_cycle_collector_only_while_it_runs(monkeypatch):
+    import gc
+
+    seen: list[bool] = []
+    original = config_blocks.get_hconfig
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(config_blocks, "get_hconfig", spy)
+    assert config_blocks.parse(Platform.CISCO_IOS, "interface Gi1/0/1\n description x\n") is not None
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that paused it itself keeps it paused
+    try:
+        config_blocks.parse(Platform.CISCO_IOS, "hostname a\n")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
