@@ -226,3 +226,24 @@ def test_search_sees_configs_after_redaction_never_a_secret(world):
     [entry] = _search(world, q="snmp-server community", kind="config")["configs"]
     [hit] = entry["files"][0]["lines"]
     assert hit["text"].startswith("snmp-server community <redacted:") and "fleetSecretZq9" not in str(entry)
+
+
+def test_regex_syntax_read_differently_by_re_still_finds_every_match(world, fleet):
+    """The trigram prefilter walks `re`'s parse, the search runs on `regex`: a POSIX class or a fuzzy
+    constraint must not make the prefilter require text a match need not contain."""
+    assert _names(_search(world, q=r"GigabitEthernet1/0/1[[:digit:]]$", regex="1", kind="config")) == [
+        "access-sw-1"]
+    # One error allowed: "ACL-SERVERS-IM" is not in any config, "ACL-SERVERS-IN" is.
+    assert _names(_search(world, q=r"(?:ACL-SERVERS-IM){e<=1}", regex="1", kind="config")) == ["access-sw-1"]
+    # Quantifiers are read alike, so these keep their prefilter and their answers.
+    assert _names(_search(world, q=r"^interface GigabitEthernet1/0/1\d{1}$", regex="1", kind="config")) == [
+        "access-sw-1"]
+
+
+def test_required_literals_skip_only_syntax_read_differently():
+    from app.services.config_search import _required_literals
+
+    assert _required_literals(r"foo[[:digit:]]bar") == []
+    assert _required_literals(r"(?:telnet){e<=1}") == []
+    assert _required_literals(r"neighbor 10\.\d{1,3}\.0\.1") == ["neighbor 10.", ".0.1"]
+    assert _required_literals(r"ACL-SERVERS-IN") == ["ACL-SERVERS-IN"]

@@ -79,12 +79,24 @@ class ConfigSearch:
 # -- the query ----------------------------------------------------------------------------------
 
 
+# Syntax `regex` and `re` both accept but read differently: a POSIX class inside a set, or a `{` that
+# does not open a quantifier (`{3}`, `{1,3}`, `{,3}` are read alike), such as the fuzzy `{e<=1}`. An
+# escaped literal brace matches too: it only costs that search its prefilter.
+_READ_DIFFERENTLY = re.compile(r"\[:|\{(?!\d*(?:,\d*)?\})")
+
+
 def _required_literals(pattern: str) -> list[str]:
     """Literal runs (>= 3 characters) that every match of `pattern` contains: the trigram prefilter.
 
     Walks Python's own parse of the pattern; anything it cannot read safely yields no prefilter
-    (the search then reads every text in scope, which is correct, only slower).
+    (the search then reads every text in scope, which is correct, only slower). The search itself
+    runs on the `regex` package, which reads some syntax that `re` also accepts in another way: a
+    POSIX class (`[[:digit:]]`, to `re` a set followed by a literal `]`) and a fuzzy constraint
+    (`(?:telnet){e<=1}`, to `re` literal text after the group, and under which even `telnet` is not
+    required). Either gets no prefilter.
     """
+    if _READ_DIFFERENTLY.search(pattern):
+        return []
     try:
         parsed = sre_parse.parse(pattern)
     except Exception:  # noqa: BLE001 - `regex` accepts syntax `re` does not
