@@ -347,7 +347,7 @@ class Bench:
 
         fmt = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
         # The cursor of a page `deep` versions down (the API serves at most 200 per page).
-        cursor = versions.history_page(device, limit=deep)["next_cursor"]
+        cursor = versions.history_page(device.id, limit=deep)["next_cursor"]
 
         def check(items: list[dict], expected: list[bytes]) -> None:
             got = [item["commit"] for item in items]
