@@ -373,6 +373,18 @@ def test_versions_role_matrix(world, device, client, role):
     assert got == expected
 
 
+def test_history_role_check_is_403_when_the_role_may_not_read(world, device, client, monkeypatch):
+    # The history page checks the role inside its one statement; a role below the action's
+    # minimum still gets 403 (not an empty page), and a caller outside the team 404.
+    from app.services import permissions
+
+    monkeypatch.setitem(permissions.ACTION_MIN_ROLE, "version.read", "editor")
+    assert_error(client.get(url(device, "/versions"), headers=world.headers["viewer"]), 403)
+    assert client.get(url(device, "/versions"), headers=world.headers["editor"]).status_code == 200
+    assert_error(client.get(url(device, "/versions"), headers=world.headers["outsider"]), 404)
+    assert_error(client.get(url({"id": "x" * 65}, "/versions"), headers=world.headers["viewer"]), 404)
+
+
 def test_read_only_token_cannot_write(world, device, client, token_for):
     from tests.client_support import bearer
 

@@ -19,6 +19,7 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import random
@@ -341,13 +342,17 @@ class Bench:
         url = f"/api/v1/devices/{device.id}/versions"
 
         def page(**params: object) -> dict:
-            response = client.get(url, query_string={"limit": PAGE, **params}, headers=headers)
+            # In an empty context, as a server runs each request: its own app context, session and
+            # pooled connection, checked out and handed back. (The bench runs inside an app context,
+            # which the test client would otherwise reuse, session, connection and loaded user too.)
+            response = contextvars.Context().run(client.get, url, query_string={"limit": PAGE, **params},
+                                                 headers=headers)
             assert response.status_code == 200, response.get_data(as_text=True)
             return response.get_json()
 
         fmt = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
         # The cursor of a page `deep` versions down (the API serves at most 200 per page).
-        cursor = versions.history_page(device.id, limit=deep)["next_cursor"]
+        cursor = versions.history(self.user, device.id, None, deep, None)["next_cursor"]
 
         def check(items: list[dict], expected: list[bytes]) -> None:
             got = [item["commit"] for item in items]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.models import Device, Membership, Network, Project, Task, Team, User
@@ -46,20 +46,11 @@ def device_access(user: User, device_id: str) -> tuple[Device, TeamAccess]:
     return _scoped(Device, user, device_id, "device")
 
 
-# The caller's role on a device's team, nothing loaded: for reads that need only the device's id.
-_DEVICE_ROLE = (select(Membership.role).join(Device, Device.team_id == Membership.team_id)
-                .where(Device.id == bindparam("object_id"), Membership.user_id == bindparam("user_id")))
-
-
-def device_role(user: User, device_id: str) -> str:
-    """The caller's role in the team of `device_id`; a device outside their teams is not found (404),
-    exactly as `device_access` answers. The role is then checked with `permissions.require`."""
-    if not isinstance(device_id, str) or len(device_id) > 64:
-        raise NotFound("No such device.")
-    role = db.session.connection().execute(_DEVICE_ROLE, {"object_id": device_id, "user_id": user.id}).scalar()
-    if role is None:
-        raise NotFound("No such device.")
-    return str(role)
+def device_role_query(device: str, user: str) -> Select[tuple[str]]:
+    """The caller's role on a device's team, nothing loaded (bind parameters named by the caller):
+    for reads that need only the device's id; history embeds it in its page statement."""
+    return (select(Membership.role).join(Device, Device.team_id == Membership.team_id)
+            .where(Device.id == bindparam(device), Membership.user_id == bindparam(user)))
 
 
 def network_access(user: User, network_id: str) -> tuple[Network, TeamAccess]:

@@ -10,21 +10,22 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import String, bindparam, select, union
+from sqlalchemy import String, bindparam, or_, select, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions import db
 from app.models import ChangeSummary, CommitPath, CommitRecord, Device, User
 from app.services import device_door
-from app.services.access import device_access, device_role
+from app.services.access import device_access, device_role_query
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
 from app.services.gitstore_bridge import author_for, open_repo
-from app.services.permissions import require
+from app.services.permissions import require, roles_allowed
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (
@@ -354,10 +355,12 @@ def _byte_order_postgresql(element: byte_order, compiler: Any, **kw: Any) -> str
 
 
 # A history page is ONE statement, built once at import (only the values change per request):
-# the page's commits (limit + 1, to know whether there is a next page) as a subquery, joined to
-# their authors (outer: a deleted account leaves the pseudonym only) and to their block
-# summaries (outer: zero or more rows per commit, in the order they were written). Plain rows,
-# no ORM objects: a page is read on every history request.
+# the caller's role on the device's team (`access.device_role_query`: the device is found only
+# through the caller's memberships) outer-joined, when that role may read versions, to the page's
+# commits (limit + 1, to know whether there is a next page), their authors (outer: a deleted
+# account leaves the pseudonym only) and their block summaries (outer: zero or more rows per
+# commit, in the order they were written). No row: not the caller's device (404); a role that may
+# not read gets the role alone, no commit (403). Plain rows, no ORM objects, one round trip.
 _PAGE_COLUMNS = (CommitRecord.id, CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
                  CommitRecord.author_id, CommitRecord.author_pseudonym, CommitRecord.created_at,
                  CommitRecord.files_changed, CommitRecord.additions, CommitRecord.deletions)
@@ -365,10 +368,12 @@ _DEVICE = CommitRecord.device_id == bindparam("device")
 _NEWEST_FIRST = CommitRecord.seq.desc()
 
 
-def _with_authors_and_summaries(commits: Any) -> Any:
+def _with_access_authors_and_summaries(commits: Any) -> Any:
+    access = device_role_query(device="device", user="user").subquery("access")
     page = commits.subquery("page")
-    return (select(*page.c, User.username, User.display_name, User.deleted_at, ChangeSummary.summary)
-            .select_from(page)
+    may_read = or_(*(access.c.role == role for role in roles_allowed("version.read")))
+    return (select(access.c.role, *page.c, User.username, User.display_name, User.deleted_at, ChangeSummary.summary)
+            .select_from(access.outerjoin(page, may_read))
             .outerjoin(User, User.id == page.c.author_id)
             .outerjoin(ChangeSummary, ChangeSummary.commit_id == page.c.id)
             .order_by(page.c.seq.desc(), ChangeSummary.id))
@@ -396,22 +401,25 @@ def _path_page(below: bool) -> Any:
 
 _PAGES = {
     # (path filter?, below a cursor?) -> the statement
-    (False, False): _with_authors_and_summaries(
+    (False, False): _with_access_authors_and_summaries(
         select(*_PAGE_COLUMNS).where(_DEVICE).order_by(_NEWEST_FIRST).limit(bindparam("limit"))),
-    (False, True): _with_authors_and_summaries(
+    (False, True): _with_access_authors_and_summaries(
         select(*_PAGE_COLUMNS).where(_DEVICE, CommitRecord.seq < bindparam("before"))
         .order_by(_NEWEST_FIRST).limit(bindparam("limit"))),
-    (True, False): _with_authors_and_summaries(_path_page(below=False)),
-    (True, True): _with_authors_and_summaries(_path_page(below=True)),
+    (True, False): _with_access_authors_and_summaries(_path_page(below=False)),
+    (True, True): _with_access_authors_and_summaries(_path_page(below=True)),
 }
 
 
-def history_page(
-    device_id: str, path: str | None = None, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
-    """Newest first, keyset on the device's commit sequence; `path` is a file or a directory."""
+def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Newest first, keyset on the device's commit sequence; `path` is a file or a directory.
+
+    The access check (404 outside the caller's teams, 403 for a role that may not read) is part
+    of the page's one statement; see `_PAGES`."""
+    if not isinstance(device_id, str) or len(device_id) > 64:
+        raise NotFound("No such device.")
     before = _cursor_seq(cursor)
-    params: dict[str, Any] = {"device": device_id, "limit": limit + 1}
+    params: dict[str, Any] = {"device": device_id, "user": user.id, "limit": limit + 1}
     if before is not None:
         params["before"] = before
     if path:
@@ -420,14 +428,27 @@ def history_page(
             raise ValidationError("'path' is not a valid path.", field="path", code="invalid")
         params.update(path=path, first=path + "/", last=path + "0")
     rows = db.session.connection().execute(_PAGES[bool(path), before is not None], params)
+    try:
+        return _page_json(rows, limit)
+    finally:
+        rows.close()
+
+
+def _page_json(rows: Any, limit: int) -> dict[str, Any]:
+    first = rows.fetchone()
+    if first is None:
+        raise NotFound("No such device.")
+    require(first[0], "version.read")
     items: list[dict[str, Any]] = []
     # One page is mostly one or two people: each author's JSON is made once per page.
     authors: dict[tuple[Any, ...], dict[str, Any]] = {}
     last_id = last_seq = None
     more = False
     summary: list[str] = []
-    for (commit_id, seq, sha, parent, message, author_id, pseudonym, created_at, files, additions, deletions,
-         username, display_name, deleted_at, sentence) in rows:
+    for (_role, commit_id, seq, sha, parent, message, author_id, pseudonym, created_at, files, additions, deletions,
+         username, display_name, deleted_at, sentence) in chain((first,), rows):
+        if commit_id is None:
+            break  # the role's row alone: an empty page
         if commit_id != last_id:
             if len(items) == limit:
                 more = True  # the one commit past the page
@@ -454,14 +475,7 @@ def history_page(
             last_id, last_seq = commit_id, seq
         if sentence is not None:
             summary.append(sentence)
-    rows.close()
     return {"items": items, "next_cursor": _encode_cursor(last_seq) if more and last_seq is not None else None}
-
-
-def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    # The role alone, one indexed lookup: a history page needs no device or team object.
-    require(device_role(user, device_id), "version.read")
-    return history_page(device_id, path, limit, cursor)
 
 
 # -- reading ------------------------------------------------------------------------------------
