@@ -37,7 +37,7 @@ from typing import Any
 
 from app.bench.search import KEYS as SEARCH_KEYS
 from app.bench.search import TARGETS as SEARCH_TARGETS
-from app.bench.timing import median_ms
+from app.bench.timing import median_ms, paired_median_ms
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
@@ -365,16 +365,15 @@ class Bench:
         path = "configs/startup-config"
         check(page(path=path)["items"], _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
 
-        ours = {
-            "newest50": median_ms(lambda: page(), repeat),
-            "deep_page": median_ms(lambda: page(cursor=cursor), repeat),
-            "path": median_ms(lambda: page(path=path), repeat),
+        pairs = {
+            "newest50": (lambda: page(), lambda: _git(repo, "log", "-n", str(PAGE), fmt)),
+            "deep_page": (lambda: page(cursor=cursor),
+                          lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt)),
+            "path": (lambda: page(path=path), lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path)),
         }
-        git = {
-            "newest50": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),
-            "deep_page": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt), repeat),
-            "path": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path), repeat),
-        }
+        ours, git = {}, {}
+        for key, (request, log) in pairs.items():
+            ours[key], git[key] = paired_median_ms(request, log, repeat)
         self.results.update({
             "history.versions": total,
             "history.newest50_ms": round(ours["newest50"], 2),
