@@ -114,6 +114,8 @@ def init_app(app: Flask) -> None:
         if route != "/metrics":
             REQUEST_LATENCY.labels(method=request.method, route=route, status=str(response.status_code)).observe(
                 duration)
+        if not request_log.isEnabledFor(logging.INFO):
+            return response  # nobody reads the line: don't build it (the metric above is kept)
         request_log.info(json.dumps({
             "event": "request",
             "method": request.method,

@@ -125,3 +125,48 @@ def test_compare_header_lists_the_block_changes_between(world: World):
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "interface GigabitEthernet1/0/19: description phone-471 → printer-129" in html
+
+
+def test_in_process_analysis_backlog_runs_one_after_another(world: World, monkeypatch):
+    """An analysis that continues its backlog in a new run (without Redis, in-process) runs that
+    run after itself, not nested inside it: nested, every level kept a pooled connection, and a
+    10,000-commit history (50 runs) exhausted the pool and stalled 30 s."""
+    import dataclasses
+
+    from sqlalchemy import delete, func, select, update
+
+    from app.extensions import db
+    from app.models import ChangeSummary, CommitRecord, Device
+    from app.services import version_analysis
+    from app.services.job_queue import run_in_process
+
+    device = world.create_device("backlog-sw")
+    for n in range(4):
+        world.write(device["id"], configs={"running-config": f"hostname sw\nvlan {n}\n"}).close()
+    drain(world.app)
+    app = world.app
+    monkeypatch.setitem(app.config, "INFRATRACE", dataclasses.replace(app.config["INFRATRACE"], redis_url=None))
+    monkeypatch.setattr(version_analysis, "BATCH", 1)
+    with app.app_context():
+        db.session.execute(update(Device).where(Device.id == device["id"]).values(analysed_seq=0))
+        db.session.execute(delete(ChangeSummary).where(ChangeSummary.device_id == device["id"]))
+        db.session.commit()
+        last = db.session.scalar(select(func.max(CommitRecord.seq)).where(CommitRecord.device_id == device["id"]))
+    depth, deepest, runs = [0], [0], [0]
+    analyse = version_analysis.analyse_device
+
+    def tracked(device_id: str) -> None:
+        depth[0] += 1
+        runs[0] += 1
+        deepest[0] = max(deepest[0], depth[0])
+        try:
+            analyse(device_id)
+        finally:
+            depth[0] -= 1
+
+    monkeypatch.setattr(version_analysis, "analyse_device", tracked)
+    run_in_process(app, "analyse_device", (device["id"],))
+    assert deepest[0] == 1
+    assert runs[0] >= last  # one commit per run, then a last run that finds nothing new
+    with app.app_context():
+        assert db.session.get(Device, device["id"]).analysed_seq == last

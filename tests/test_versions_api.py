@@ -191,6 +191,16 @@ def test_history_pagination_and_path_filter(world, device, client, app):
     assert_error(client.get(url(device, "/versions?limit=0"), headers=world.headers["viewer"]), 422)
 
 
+def test_history_cursor_out_of_range_is_422(world, device, client):
+    # A cursor is a position we gave out (a 32-bit seq); a forged huge or signed one is refused,
+    # never passed to the database (SQLite cannot bind an integer past 64 bits: that was a 500).
+    for forged in ("s" + "9" * 30, "s-5", "s+5", "s 5"):
+        cursor = base64.urlsafe_b64encode(forged.encode()).decode().rstrip("=")
+        for path in ("", "&path=configs"):
+            response = client.get(url(device, f"/versions?cursor={cursor}{path}"), headers=world.headers["viewer"])
+            assert_error(response, 422)
+
+
 def test_history_keeps_pseudonym_when_user_is_gone(world, device, client, app):
     from app.models import User
 
@@ -361,6 +371,18 @@ def test_versions_role_matrix(world, device, client, role):
         "outsider": (404,) * 8,
     }[role]
     assert got == expected
+
+
+def test_history_role_check_is_403_when_the_role_may_not_read(world, device, client, monkeypatch):
+    # The history page checks the role inside its one statement; a role below the action's
+    # minimum still gets 403 (not an empty page), and a caller outside the team 404.
+    from app.services import permissions
+
+    monkeypatch.setitem(permissions.ACTION_MIN_ROLE, "version.read", "editor")
+    assert_error(client.get(url(device, "/versions"), headers=world.headers["viewer"]), 403)
+    assert client.get(url(device, "/versions"), headers=world.headers["editor"]).status_code == 200
+    assert_error(client.get(url(device, "/versions"), headers=world.headers["outsider"]), 404)
+    assert_error(client.get(url({"id": "x" * 65}, "/versions"), headers=world.headers["viewer"]), 404)
 
 
 def test_read_only_token_cannot_write(world, device, client, token_for):

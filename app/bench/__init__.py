@@ -19,6 +19,7 @@ Everything is built in a temporary folder (SQLite, repos) and removed afterwards
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import random
@@ -36,7 +37,7 @@ from typing import Any
 
 from app.bench.search import KEYS as SEARCH_KEYS
 from app.bench.search import TARGETS as SEARCH_TARGETS
-from app.bench.timing import median_ms
+from app.bench.timing import median_ms, paired_median_ms
 
 SIZES: dict[str, dict[str, int]] = {
     "tiny": {"ingest": 20, "ingest_rounds": 1, "concurrent": 3, "history": 300, "deep": 150, "config_lines": 1500,
@@ -341,13 +342,17 @@ class Bench:
         url = f"/api/v1/devices/{device.id}/versions"
 
         def page(**params: object) -> dict:
-            response = client.get(url, query_string={"limit": PAGE, **params}, headers=headers)
+            # In an empty context, as a server runs each request: its own app context, session and
+            # pooled connection, checked out and handed back. (The bench runs inside an app context,
+            # which the test client would otherwise reuse, session, connection and loaded user too.)
+            response = contextvars.Context().run(client.get, url, query_string={"limit": PAGE, **params},
+                                                 headers=headers)
             assert response.status_code == 200, response.get_data(as_text=True)
             return response.get_json()
 
         fmt = "--format=%H%x00%P%x00%an%x00%ae%x00%aI%x00%s"
         # The cursor of a page `deep` versions down (the API serves at most 200 per page).
-        cursor = versions.history_page(device, limit=deep)["next_cursor"]
+        cursor = versions.history(self.user, device.id, None, deep, None)["next_cursor"]
 
         def check(items: list[dict], expected: list[bytes]) -> None:
             got = [item["commit"] for item in items]
@@ -360,16 +365,15 @@ class Bench:
         path = "configs/startup-config"
         check(page(path=path)["items"], _git(repo, "log", "-n", str(PAGE), fmt, "--", path).splitlines())
 
-        ours = {
-            "newest50": median_ms(lambda: page(), repeat),
-            "deep_page": median_ms(lambda: page(cursor=cursor), repeat),
-            "path": median_ms(lambda: page(path=path), repeat),
+        pairs = {
+            "newest50": (lambda: page(), lambda: _git(repo, "log", "-n", str(PAGE), fmt)),
+            "deep_page": (lambda: page(cursor=cursor),
+                          lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt)),
+            "path": (lambda: page(path=path), lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path)),
         }
-        git = {
-            "newest50": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt), repeat),
-            "deep_page": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), f"--skip={deep}", fmt), repeat),
-            "path": median_ms(lambda: _git(repo, "log", "-n", str(PAGE), fmt, "--", path), repeat),
-        }
+        ours, git = {}, {}
+        for key, (request, log) in pairs.items():
+            ours[key], git[key] = paired_median_ms(request, log, repeat)
         self.results.update({
             "history.versions": total,
             "history.newest50_ms": round(ours["newest50"], 2),

@@ -30,7 +30,9 @@ def json_body() -> dict[str, Any]:
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+    """`2026-01-31T12:00:00Z` (whole seconds; the wall time as stored, which is UTC). The same text
+    strftime("%Y-%m-%dT%H:%M:%SZ") gives, at well under half its cost: history pages call this per row."""
+    return value.isoformat(timespec="seconds")[:19] + "Z" if value else None
 
 
 def public_url(path: str) -> str:

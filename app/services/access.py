@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.models import Device, Membership, Network, Project, Task, Team, User
@@ -45,6 +45,13 @@ def project_access(user: User, project_id: str) -> tuple[Project, TeamAccess]:
 
 def device_access(user: User, device_id: str) -> tuple[Device, TeamAccess]:
     return _scoped(Device, user, device_id, "device")
+
+
+def device_role_query(device: str, user: str) -> Select[tuple[str]]:
+    """The caller's role on a device's team, nothing loaded (bind parameters named by the caller):
+    for reads that need only the device's id; history embeds it in its page statement."""
+    return (select(Membership.role).join(Device, Device.team_id == Membership.team_id)
+            .where(Device.id == bindparam(device), Membership.user_id == bindparam(user)))
 
 
 def network_access(user: User, network_id: str) -> tuple[Network, TeamAccess]:

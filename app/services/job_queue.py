@@ -20,6 +20,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from flask import Flask, after_this_request, current_app, has_app_context, has_request_context, request
@@ -56,6 +57,10 @@ JOBS: dict[str, tuple[str, int, list[int]]] = {
 PENDING_TTL = 900
 _ID = re.compile(r"^[0-9a-fA-F-]{1,64}$")
 _SESSION_KEY = "infratrace_jobs"
+# The in-process jobs still to run in this thread (set only while run_in_process runs them): a
+# context variable, so each thread (each request's after-response work) has its own list.
+_in_process_backlog: ContextVar[list[tuple[str, tuple[str, ...]]] | None] = ContextVar(
+    "infratrace_in_process_backlog", default=None)
 _ENVIRON_KEY = "infratrace.jobs"
 
 
@@ -144,12 +149,30 @@ def job_function(name: str) -> Callable[..., Any]:
 
 
 def run_in_process(app: Flask, name: str, ids: tuple[str, ...]) -> None:
-    """Run one job now in this process; exceptions are logged, never raised to the caller."""
-    with app.app_context():
-        try:
-            job_function(name)(*ids)
-        except Exception:  # noqa: BLE001 - logged; state (e.g. mirror_error) is on the row
-            log.exception("in-process job %s(%s) failed", name, ",".join(ids))
+    """Run one job now in this process; exceptions are logged, never raised to the caller.
+
+    A job that enqueues another (an analysis continuing its backlog in a new run) gets it run
+    AFTER itself, not inside it: nested, each run held its app context and a pooled connection
+    until the innermost returned, and a 10,000-commit history (50 analysis runs) exhausted the
+    pool and waited 30 s for a connection that could never come back.
+    """
+    backlog = _in_process_backlog.get()
+    if backlog is not None:
+        if (name, ids) not in backlog:
+            backlog.append((name, ids))
+        return
+    backlog = [(name, ids)]
+    token = _in_process_backlog.set(backlog)
+    try:
+        while backlog:
+            name, ids = backlog.pop(0)
+            with app.app_context():
+                try:
+                    job_function(name)(*ids)
+                except Exception:  # noqa: BLE001 - logged; state (e.g. mirror_error) is on the row
+                    log.exception("in-process job %s(%s) failed", name, ",".join(ids))
+    finally:
+        _in_process_backlog.reset(token)
 
 
 def redis_connection(app: Flask) -> Any:

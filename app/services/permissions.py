@@ -50,6 +50,11 @@ def role_allows(role: str | None, action: str) -> bool:
     return ROLE_RANK.get(role, 0) >= ROLE_RANK[needed]
 
 
+def roles_allowed(action: str) -> tuple[str, ...]:
+    """Every role that may perform `action` (for checks that run inside a query)."""
+    return tuple(role for role in ROLE_RANK if role_allows(role, action))
+
+
 def require(role: str | None, action: str, message: str | None = None) -> None:
     if not role_allows(role, action):
         raise Forbidden(message or f"Your role does not allow this ({action}).", code="forbidden")

@@ -10,18 +10,22 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import String, bindparam, or_, select, union
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions import db
-from app.models import CommitPath, CommitRecord, Device, User
-from app.services import device_door, version_analysis
-from app.services.access import device_access
+from app.models import ChangeSummary, CommitPath, CommitRecord, Device, User
+from app.services import device_door
+from app.services.access import device_access, device_role_query
 from app.services.device_door import Actor, Moved, RefChange, actor_of
 from app.services.errors import NotFound, ServiceError, TooLarge, ValidationError
 from app.services.gitstore_bridge import author_for, open_repo
+from app.services.permissions import require, roles_allowed
 from app.services.teams import TeamAccess
 from app.services.validation import check_fields
 from gitstore import (
@@ -306,15 +310,21 @@ def commit(
 
 # -- history (SQL index only) -------------------------------------------------------------------
 
+# Positions are 32-bit on every backend; a cursor beyond that is not one we gave out.
+MAX_SEQ = 2**31 - 1
+
 
 def _cursor_seq(cursor: str | None) -> int | None:
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("s"):
+        if not raw.startswith("s") or not raw[1:].isdigit():
             raise ValueError
-        return int(raw[1:])
+        seq = int(raw[1:])
+        if seq > MAX_SEQ:
+            raise ValueError
+        return seq
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise ValidationError("'cursor' is not a cursor this API gave out.", field="cursor",
                               code="invalid") from None
@@ -324,90 +334,148 @@ def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"s{seq}".encode()).decode().rstrip("=")
 
 
-# What a history page shows: plain rows, not ORM objects (a page is read on every history request).
-# The author comes in the same query (an outer join: a deleted account leaves the pseudonym only).
-_HISTORY_COLUMNS = (CommitRecord.id, CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
-                    CommitRecord.author_id, CommitRecord.author_pseudonym, CommitRecord.created_at,
-                    CommitRecord.files_changed, CommitRecord.additions, CommitRecord.deletions,
-                    User.username, User.display_name, User.deleted_at)
+class byte_order(FunctionElement[str]):  # noqa: N801 - reads as the function it renders as
+    """`column` compared byte by byte (code point order), independent of any database collation:
+    `COLLATE "C"` on PostgreSQL (a linguistic collation puts `configs/CORE/x` or `configs/córe/x`
+    between `configs/core/` and `configs/core0`); SQLite's default BINARY already is byte order.
+    Rendered per dialect when compiled, so the statements below can be built once at import."""
+
+    type = String()
+    inherit_cache = True
 
 
-def _history_select():  # type: ignore[no-untyped-def]
-    return select(*_HISTORY_COLUMNS).outerjoin(User, User.id == CommitRecord.author_id)
+@compiles(byte_order)
+def _byte_order_plain(element: byte_order, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses.clauses[0], **kw))
 
 
-# The two unfiltered pages (newest, and below a cursor), built once: only the values change.
-_NEWEST = (_history_select().where(CommitRecord.device_id == bindparam("device"))
-           .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
-_BELOW = (_history_select().where(CommitRecord.device_id == bindparam("device"), CommitRecord.seq < bindparam("before"))
-          .order_by(CommitRecord.seq.desc()).limit(bindparam("limit")))
+@compiles(byte_order, "postgresql")
+def _byte_order_postgresql(element: byte_order, compiler: Any, **kw: Any) -> str:
+    return f'{compiler.process(element.clauses.clauses[0], **kw)} COLLATE "C"'
 
 
-def _rows(statement: Any, params: dict[str, Any] | None = None) -> list[Any]:
-    """Plain rows through the session's connection: no ORM result processing for a read-only page."""
-    return list(db.session.connection().execute(statement, params or {}))
+# A history page is ONE statement, built once at import (only the values change per request):
+# the caller's role on the device's team (`access.device_role_query`: the device is found only
+# through the caller's memberships) outer-joined, when that role may read versions, to the page's
+# commits (limit + 1, to know whether there is a next page), their authors (outer: a deleted
+# account leaves the pseudonym only) and their block summaries (outer: zero or more rows per
+# commit, in the order they were written). No row: not the caller's device (404); a role that may
+# not read gets the role alone, no commit (403). Plain rows, no ORM objects, one round trip.
+_PAGE_COLUMNS = (CommitRecord.id, CommitRecord.seq, CommitRecord.sha, CommitRecord.parent_sha, CommitRecord.message,
+                 CommitRecord.author_id, CommitRecord.author_pseudonym, CommitRecord.created_at,
+                 CommitRecord.files_changed, CommitRecord.additions, CommitRecord.deletions)
+_DEVICE = CommitRecord.device_id == bindparam("device")
+_NEWEST_FIRST = CommitRecord.seq.desc()
 
 
-def history_page(
-    device: Device, path: str | None = None, limit: int = 50, cursor: str | None = None
-) -> dict[str, Any]:
-    """Newest first, keyset on the device's commit sequence; `path` is a file or a directory."""
+def _with_access_authors_and_summaries(commits: Any) -> Any:
+    access = device_role_query(device="device", user="user").subquery("access")
+    page = commits.subquery("page")
+    may_read = or_(*(access.c.role == role for role in roles_allowed("version.read")))
+    return (select(access.c.role, *page.c, User.username, User.display_name, User.deleted_at, ChangeSummary.summary)
+            .select_from(access.outerjoin(page, may_read))
+            .outerjoin(User, User.id == page.c.author_id)
+            .outerjoin(ChangeSummary, ChangeSummary.commit_id == page.c.id)
+            .order_by(page.c.seq.desc(), ChangeSummary.id))
+
+
+def _path_page(below: bool) -> Any:
+    """Commits that touched a file, or anything under a directory. Seqs first, straight off the
+    (device_id, path, seq) index: the file itself (read newest first, stopping at the page), and
+    the byte range of paths under it as a directory ('0' sorts right after '/'). A directory's
+    files share a seq, hence UNION (not ALL). A rename is listed under its new path."""
+    column = byte_order(CommitPath.path)
+    exact = [CommitPath.device_id == bindparam("device"), CommitPath.path == bindparam("path")]
+    under = [CommitPath.device_id == bindparam("device"), column > bindparam("first"), column < bindparam("last")]
+    if below:
+        exact.append(CommitPath.seq < bindparam("before"))
+        under.append(CommitPath.seq < bindparam("before"))
+    newest = CommitPath.seq.desc()
+    limit = bindparam("limit")
+    parts = [select(CommitPath.seq).where(*where).order_by(newest).limit(limit).subquery() for where in (exact, under)]
+    seqs = union(*(select(part.c.seq) for part in parts)).subquery("seqs")
+    chosen = select(seqs.c.seq).order_by(seqs.c.seq.desc()).limit(limit).subquery("chosen")
+    return (select(*_PAGE_COLUMNS).select_from(chosen)
+            .join(CommitRecord, (CommitRecord.device_id == bindparam("device")) & (CommitRecord.seq == chosen.c.seq)))
+
+
+_PAGES = {
+    # (path filter?, below a cursor?) -> the statement
+    (False, False): _with_access_authors_and_summaries(
+        select(*_PAGE_COLUMNS).where(_DEVICE).order_by(_NEWEST_FIRST).limit(bindparam("limit"))),
+    (False, True): _with_access_authors_and_summaries(
+        select(*_PAGE_COLUMNS).where(_DEVICE, CommitRecord.seq < bindparam("before"))
+        .order_by(_NEWEST_FIRST).limit(bindparam("limit"))),
+    (True, False): _with_access_authors_and_summaries(_path_page(below=False)),
+    (True, True): _with_access_authors_and_summaries(_path_page(below=True)),
+}
+
+
+def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Newest first, keyset on the device's commit sequence; `path` is a file or a directory.
+
+    The access check (404 outside the caller's teams, 403 for a role that may not read) is part
+    of the page's one statement; see `_PAGES`."""
+    if not isinstance(device_id, str) or len(device_id) > 64:
+        raise NotFound("No such device.")
     before = _cursor_seq(cursor)
+    params: dict[str, Any] = {"device": device_id, "user": user.id, "limit": limit + 1}
+    if before is not None:
+        params["before"] = before
     if path:
         path = path.strip("/")
         if len(path) > MAX_PATH or "\0" in path:
             raise ValidationError("'path' is not a valid path.", field="path", code="invalid")
-        # Seqs first, straight off the (device_id, path, seq) index: the file itself, or the range
-        # of paths under it as a directory ('0' sorts right after '/'). A directory's files share a
-        # seq, hence DISTINCT. A rename is listed under its new path.
-        column = byte_order(CommitPath.path)
-        match = or_(column == path, (column > path + "/") & (column < path + "0"))
-        seqs_query = select(CommitPath.seq).where(CommitPath.device_id == device.id, match).distinct()
-        if before is not None:
-            seqs_query = seqs_query.where(CommitPath.seq < before)
-        seqs = [row.seq for row in _rows(seqs_query.order_by(CommitPath.seq.desc()).limit(limit + 1))]
-        rows = _rows(
-            _history_select().where(CommitRecord.device_id == device.id, CommitRecord.seq.in_(seqs))
-            .order_by(CommitRecord.seq.desc())
-        ) if seqs else []
-    else:
-        params = {"device": device.id, "limit": limit + 1}
-        if before is None:
-            rows = _rows(_NEWEST, params)
-        else:
-            rows = _rows(_BELOW, {**params, "before": before})
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = _encode_cursor(rows[-1].seq)
-    summaries = version_analysis.summaries_for([r.id for r in rows])
-    items = [
-        {
-            "commit": r.sha,
-            "parent": r.parent_sha,
-            "message": r.message,
-            "author": author_json(r if r.author_id and r.username is not None else None, r.author_pseudonym),
-            "created_at": r.created_at,
-            "files_changed": r.files_changed,
-            "additions": r.additions,
-            "deletions": r.deletions,
-            "summary": summaries.get(r.id, []),
-        }
-        for r in rows
-    ]
-    return {"items": items, "next_cursor": next_cursor}
+        params.update(path=path, first=path + "/", last=path + "0")
+    rows = db.session.connection().execute(_PAGES[bool(path), before is not None], params)
+    try:
+        return _page_json(rows, limit)
+    finally:
+        rows.close()
 
 
-def byte_order(column: Any) -> Any:
-    """`column` compared byte by byte (code point order), independent of any database collation:
-    `COLLATE "C"` on PostgreSQL (a linguistic collation puts `configs/CORE/x` or `configs/córe/x`
-    between `configs/core/` and `configs/core0`); SQLite's default BINARY already is byte order."""
-    return column.collate("C") if db.engine.dialect.name == "postgresql" else column
-
-
-def history(user: User, device_id: str, path: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-    device, _ = _access(user, device_id, "version.read")
-    return history_page(device, path, limit, cursor)
+def _page_json(rows: Any, limit: int) -> dict[str, Any]:
+    first = rows.fetchone()
+    if first is None:
+        raise NotFound("No such device.")
+    require(first[0], "version.read")
+    items: list[dict[str, Any]] = []
+    # One page is mostly one or two people: each author's JSON is made once per page.
+    authors: dict[tuple[Any, ...], dict[str, Any]] = {}
+    last_id = last_seq = None
+    more = False
+    summary: list[str] = []
+    for (_role, commit_id, seq, sha, parent, message, author_id, pseudonym, created_at, files, additions, deletions,
+         username, display_name, deleted_at, sentence) in chain((first,), rows):
+        if commit_id is None:
+            break  # the role's row alone: an empty page
+        if commit_id != last_id:
+            if len(items) == limit:
+                more = True  # the one commit past the page
+                break
+            known = author_id is not None and username is not None and deleted_at is None
+            key = (username, display_name, pseudonym) if known else (None, None, pseudonym)
+            author = authors.get(key)
+            if author is None:
+                author = authors[key] = (
+                    {"username": username, "display_name": display_name or username, "pseudonym": pseudonym}
+                    if known else {"username": None, "display_name": pseudonym, "pseudonym": pseudonym})
+            summary = []
+            items.append({
+                "commit": sha,
+                "parent": parent,
+                "message": message,
+                "author": author,
+                "created_at": created_at,
+                "files_changed": files,
+                "additions": additions,
+                "deletions": deletions,
+                "summary": summary,
+            })
+            last_id, last_seq = commit_id, seq
+        if sentence is not None:
+            summary.append(sentence)
+    return {"items": items, "next_cursor": _encode_cursor(last_seq) if more and last_seq is not None else None}
 
 
 # -- reading ------------------------------------------------------------------------------------
