@@ -35,6 +35,7 @@ from app.services.config_presets import PRESETS, Preset
 from app.services.errors import ValidationError
 from gitstore import Changes
 from gitstore.secrets import SecretScanner
+from gitstore.textchange import TextChange
 
 RULE_KINDS = ("ignore", "strip")
 NOISE_MODES = ("all", "platform", "off")
@@ -232,14 +233,26 @@ class RuleSet:
             return lines
         return [line for line in lines if not self._search(self.ignore, line)]
 
-    def is_noise(self, _path: str, old: bytes, new: bytes) -> bool:
-        """True when `old` and `new` differ only in lines `ignore` rules match.
+    def is_noise(self, path: str, old: bytes, new: bytes) -> bool:
+        """True when `old` and `new` differ only in lines `ignore` rules match."""
+        return self.is_noise_change(path, TextChange(old, new))
 
-        The lines both share at the start and at the end are the same after filtering on either
-        side, so only the region between them is filtered: a few lines, not the whole config.
+    def is_noise_change(self, _path: str, change: TextChange) -> bool:
+        """`is_noise` on a change gitstore has compared line by line already (a write's own).
+
+        When the lines both versions share appear in the same order in both (a config edited in
+        place), the versions differ by exactly the lines only one side has, so only those are
+        matched against the rules: a few lines, not the whole config. Otherwise the lines both
+        share at the start and at the end are the same after filtering on either side, so only
+        the region between them is filtered.
         """
+        old, new = change.old, change.new
         if self.ignore is None or old == new:
             return False
+        lines = change.changed_lines()
+        if lines is not None:
+            self._start()
+            return all(self._search(self.ignore, line) for side in lines for line in side)
         a, b = old.split(b"\n"), new.split(b"\n")
         shortest = min(len(a), len(b))
         start = 0
@@ -261,7 +274,7 @@ class RuleSet:
     @property
     def noise(self) -> Any:
         """The predicate gitstore asks (None when there is nothing to ignore)."""
-        return self.is_noise if self.ignore is not None else None
+        return self.is_noise_change if self.ignore is not None else None
 
 
 def presets_for(settings: Settings, platform: str | None) -> list[Preset]:
