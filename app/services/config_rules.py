@@ -218,14 +218,19 @@ class RuleSet:
             return data, []
         return b"\n".join(kept), removed
 
-    def redact(self, data: bytes) -> bytes:
+    def redact(self, data: bytes, batch: dict[str, Any] | None = None, name: str = "") -> bytes:
+        """`data` with its secrets replaced. `batch` (one per batch of versions of one device)
+        keeps each file's scan for the next version's (`SecretScanner.scan_next`)."""
         if self.scanner is None:
             return data
-        return self.scanner.redact(data, lambda value: placeholder_for(self.key, value))
+        starts = None
+        if batch is not None:
+            starts, batch[name] = self.scanner.scan_next(data, batch.get(name))
+        return self.scanner.redact(data, lambda value: placeholder_for(self.key, value), starts)
 
-    def transform(self, data: bytes) -> bytes:
+    def transform(self, data: bytes, batch: dict[str, Any] | None = None, name: str = "") -> bytes:
         """What is stored for collected `data`: stripped, then redacted."""
-        return self.redact(self.strip_lines(data)[0])
+        return self.redact(self.strip_lines(data)[0], batch, name)
 
     def significant(self, lines: list[bytes]) -> list[bytes]:
         """The lines that count when deciding whether a version changed (without `ignore` lines)."""
@@ -367,16 +372,18 @@ def forget_rulesets() -> None:
         g.pop("intake_rulesets", None)
 
 
-def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Changes:
+def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None,
+                batch: dict[str, Any] | None = None) -> Changes:
     """Strip and redact the configs of `changes` in place, and hand gitstore the `ignore` test
     (`changes.noise`). The content step of every write path that carries configs, before the lock.
+    `batch`: one dict per batch of consecutive versions of the device (see `RuleSet.redact`).
     """
     if not changes.configs:
         return changes
     ruleset = ruleset or ruleset_for(device)
     for name, data in changes.configs.items():
         if data is not None:
-            changes.configs[name] = ruleset.transform(bytes(data))
+            changes.configs[name] = ruleset.transform(bytes(data), batch, name)
     changes.noise = ruleset.noise
     return changes
 
