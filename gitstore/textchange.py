@@ -19,7 +19,10 @@ nothing. Larger changes are counted by libgit2.
 
 from __future__ import annotations
 
-from .linediff import LineDiffOptions, _fast_blocks, _keys, _split
+from itertools import compress, count
+from operator import ne
+
+from .linediff import Block, LineDiffOptions, _fast_blocks, _keys, _split, blocks_of
 
 # Changed lines per side up to which our counts provably equal xdiff's (see the module doc).
 MAX_EXACT = 6
@@ -105,7 +108,27 @@ class TextChange:
         self.old, self.new = old, new
         self.old_lines = old_lines if old_lines is not None else lines_of(old)
         self.new_lines = lines_of(new)
-        self.blocks = _fast_blocks(_keys(*self.old_lines, _PLAIN), _keys(*self.new_lines, _PLAIN))
+        self.blocks = self._in_place() if self.old_lines[1] and self.new_lines[1] else None
+        if self.blocks is None:
+            self.blocks = _fast_blocks(_keys(*self.old_lines, _PLAIN), _keys(*self.new_lines, _PLAIN))
+
+    def _in_place(self) -> list[Block] | None:
+        """`linediff._in_place_blocks` for two texts ending in a newline, with "does a changed
+        line occur anywhere on the other side?" asked of the text (a few substring searches)
+        instead of hashing every line of both versions into sets."""
+        old_lines, new_lines = self.old_lines[0], self.new_lines[0]
+        if len(old_lines) != len(new_lines):
+            return None
+        changed = list(compress(count(), map(ne, old_lines, new_lines)))
+        if len(changed) * 4 > len(old_lines):
+            return None
+        # Lines hold no newline, and both texts end with one: a line occurs in a text exactly
+        # when newline + line + newline occurs in newline + text.
+        old_text, new_text = b"\n" + self.old, b"\n" + self.new
+        for i in changed:
+            if b"\n" + old_lines[i] + b"\n" in new_text or b"\n" + new_lines[i] + b"\n" in old_text:
+                return None
+        return blocks_of(changed)
 
     def changed_lines(self) -> tuple[list[bytes], list[bytes]] | None:
         """The lines only `old` has and the lines only `new` has, when every other line appears
