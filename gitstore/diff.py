@@ -15,6 +15,7 @@ from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
 from .linediff import LineDiffOptions, diff_lines, split_hunk
 from .models import FileChange, FileDiff, Hunk, PortsDiff
+from .textchange import TextChange
 from .trees import Touched
 
 _STATUS = {
@@ -69,14 +70,17 @@ def file_changes(
 
 
 def changes_from_edits(
-    repo: pygit2.Repository, touched: list[Touched], known: dict[bytes, bytes] | None = None
+    repo: pygit2.Repository, touched: list[Touched], known: dict[bytes, bytes] | None = None,
+    compared: dict[str, TextChange] | None = None,
 ) -> list[FileChange] | None:
     """Per-file stats of a write from the entries it changed, without diffing the trees again.
 
-    The counts are libgit2's own (the same line diff as `file_changes`, run on the two buffers).
+    The counts are libgit2's own (the same line diff as `file_changes`, run on the two buffers),
+    from the cheap line comparison when it provably gives the same (textchange.py).
     None when a tree diff could say something else: a write that both adds and deletes files
     (rename detection could pair them) or that touches something other than a plain file.
-    `known` maps binary ids to contents already in hand (blobs not yet in the repository).
+    `known` maps binary ids to contents already in hand (blobs not yet in the repository);
+    `compared`, by path, the line comparisons the caller already made (it gets the new ones).
     """
     plain = (FileMode.BLOB, FileMode.BLOB_EXECUTABLE)
     if any(t.old_mode is not None and t.old_mode not in plain for t in touched):
@@ -94,9 +98,20 @@ def changes_from_edits(
                 old = repo[pygit2.Oid(raw=raw_id)]
         new = t.new_data if t.new_id is not None else None
         status = "added" if old is None else "deleted" if new is None else "modified"
-        _, additions, deletions = pygit2.Patch.create_from(
-            old, new, flag=_FLAGS, context_lines=0
-        ).line_stats
+        counts = None
+        if old is not None and new is not None:
+            change = compared.get(t.path) if compared is not None else None
+            if change is None:
+                change = TextChange(old if isinstance(old, bytes) else old.data, new)
+                if compared is not None:
+                    compared[t.path] = change
+            counts = change.stats()
+        if counts is None:
+            _, additions, deletions = pygit2.Patch.create_from(
+                old, new, flag=_FLAGS, context_lines=0
+            ).line_stats
+        else:
+            additions, deletions = counts
         result.append(FileChange(t.path, status, additions, deletions))
     return result
 

@@ -139,6 +139,13 @@ def _in_place_blocks(old_keys: list[bytes], new_keys: list[bytes]) -> list[Block
     came = {new_keys[i] for i in changed}
     if any(map(gone.__contains__, new_keys)) or any(map(came.__contains__, old_keys)):
         return None
+    return blocks_of(changed)
+
+
+def blocks_of(changed: list[int]) -> list[Block]:
+    """Runs of consecutive changed line numbers as in-place blocks (old and new ranges alike)."""
+    if not changed:
+        return []
     blocks: list[Block] = []
     start = previous = changed[0]
     for index in changed[1:]:

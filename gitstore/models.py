@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from .textchange import TextChange
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,11 @@ class Changes:
     configs: dict[str, bytes | None] = field(default_factory=dict)
     ports: list[dict] | None = None
     photos: list[dict] | None = None
-    # "Is this change only noise?": (stored path, old bytes, new bytes) -> bool. When every entry
-    # the write changes is a config whose change this calls noise, no version is made. The rules
-    # behind it (a project's `ignore` rules) live above gitstore; gitstore only asks.
-    noise: Callable[[str, bytes, bytes], bool] | None = field(default=None, compare=False, repr=False)
+    # "Is this change only noise?": (stored path, TextChange: the old and new bytes compared line
+    # by line) -> bool. When every entry the write changes is a config whose change this calls
+    # noise, no version is made. The rules behind it (a project's `ignore` rules) live above
+    # gitstore; gitstore only asks.
+    noise: Callable[[str, TextChange], bool] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

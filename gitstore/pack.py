@@ -1,8 +1,12 @@
 """Writing many new objects at once as one pack file (git's pack format v2 with an index v2).
 
 A batch import creates thousands of objects; as loose objects each is a file to create and
-rename. Like `git fast-import`, we write them into a single pack instead: whole objects (no
-deltas; housekeeping's repack finds those later), each deflated once. The pack and its index
+rename. Like `git fast-import`, we write them into a single pack instead, each object deflated
+once. Like fast-import too, a config version may be stored as a delta against the previous
+version of the same file (OFS_DELTA: its base is an earlier entry of the same pack, so the pack
+stands alone): the caller knows which lines changed, so the delta costs almost nothing to make,
+while deflating 100 KB of config again for every version was a large part of an import. Chains
+stop at MAX_DEPTH (git's default pack.depth), as reading an object applies its whole chain. The pack and its index
 are written under temporary names and renamed into place, index last, because git and libgit2
 only look at a pack once its `.idx` exists; a crash leaves at most an ignored temporary file.
 The caller makes the files durable (a filesystem barrier) before any ref names the objects.
@@ -18,6 +22,9 @@ import zlib
 from pathlib import Path
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB = 1, 2, 3
+OBJ_OFS_DELTA = 6
+# Longest delta chain written (git's pack.depth default): past it an object is stored whole.
+MAX_DEPTH = 50
 _TYPE_NAMES = {OBJ_COMMIT: b"commit", OBJ_TREE: b"tree", OBJ_BLOB: b"blob"}
 # Level 1, as git uses for loose objects: storing is the hot path, repacking compresses harder.
 COMPRESSION = 1
@@ -41,34 +48,69 @@ def _entry_header(kind: int, size: int) -> bytes:
     return bytes(out)
 
 
+def _ofs_encoding(distance: int) -> bytes:
+    """An OFS_DELTA's distance back to its base, in git's offset encoding."""
+    out = [distance & 0x7F]
+    distance >>= 7
+    while distance:
+        distance -= 1
+        out.append(0x80 | (distance & 0x7F))
+        distance >>= 7
+    return bytes(reversed(out))
+
+
 class PackWriter:
     """Collects objects (deduplicated by id) and writes them as one pack + index."""
 
     def __init__(self) -> None:
-        self._entries: dict[bytes, bytes] = {}  # id -> packed entry (header + deflated data)
+        self._objects: dict[bytes, tuple[int, bytes]] = {}  # id -> (type, data), in pack order
+        self._deltas: dict[bytes, tuple[bytes, bytes]] = {}  # id -> (base id, delta)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._objects)
+
+    def __contains__(self, oid: bytes) -> bool:
+        return oid in self._objects
 
     def add(self, kind: int, data: bytes) -> bytes:
         oid = object_id(kind, data)
-        if oid not in self._entries:
-            self._entries[oid] = _entry_header(kind, len(data)) + zlib.compress(data, COMPRESSION)
+        if oid not in self._objects:
+            self._objects[oid] = (kind, data)
         return oid
+
+    def add_delta(self, oid: bytes, base: bytes, delta: bytes) -> None:
+        """Offer `delta` (rebuilding object `oid` from object `base`, both added) as `oid`'s
+        entry. It is used only if `base` comes earlier in the pack and its chain is short enough;
+        otherwise the object is stored whole."""
+        if oid in self._objects and base in self._objects and oid not in self._deltas:
+            self._deltas[oid] = (base, delta)
 
     def write(self, objects_dir: Path) -> Path | None:
         """Write `objects/pack/pack-<sha>.{pack,idx}`; returns the .pack path (None if empty)."""
-        if not self._entries:
+        if not self._objects:
             return None
         pack_dir = Path(objects_dir) / "pack"
         pack_dir.mkdir(exist_ok=True)
-        ids = list(self._entries)
+        ids = list(self._objects)
         body = bytearray(b"PACK" + struct.pack(">II", 2, len(ids)))
         offsets: dict[bytes, int] = {}
         crcs: dict[bytes, int] = {}
+        depths: dict[bytes, int] = {}
         for oid in ids:
-            entry = self._entries[oid]
-            offsets[oid] = len(body)
+            offset = len(body)
+            entry = None
+            if oid in self._deltas:
+                base, delta = self._deltas[oid]
+                depth = depths.get(base, MAX_DEPTH) + 1  # a base not written yet: store whole
+                if depth <= MAX_DEPTH:
+                    depths[oid] = depth
+                    entry = (_entry_header(OBJ_OFS_DELTA, len(delta)) + _ofs_encoding(offset - offsets[base])
+                             + zlib.compress(delta, COMPRESSION))
+            if entry is None:
+                kind, data = self._objects[oid]
+                depths[oid] = 0
+                entry = _entry_header(kind, len(data)) + zlib.compress(data, COMPRESSION)
+            offsets[oid] = offset
             crcs[oid] = zlib.crc32(entry)
             body += entry
         pack_sha = hashlib.sha1(body).digest()  # noqa: S324

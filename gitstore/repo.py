@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Self
 
 import pygit2
-from pygit2.enums import ObjectType, SortMode
+from pygit2.enums import FileMode, ObjectType, SortMode
 
 from . import diff as diffing
 from .canonical import JSONRefused, canonical_json, load_json
@@ -39,6 +39,7 @@ from .paths import repo_path_for
 from .refs import move_ref
 from .revisions import MAIN_REF, head, resolve
 from .tags import TagsMixin
+from .textchange import Lines, TextChange
 from .trees import MemTree, Touched, apply_edits
 from .validation import (
     validate_config_name,
@@ -87,19 +88,25 @@ def _tz(minutes: int) -> bytes:
 
 
 # A write's "is this change only noise?" predicate (see Changes.noise).
-Noise = Callable[[str, bytes, bytes], bool]
+Noise = Callable[[str, TextChange], bool]
 
 
-def _only_noise(touched: list[Touched], read: Callable[[object], bytes], noise: Noise | None) -> bool:
+def _only_noise(touched: list[Touched], compare: Callable[[Touched], TextChange], noise: Noise | None) -> bool:
     """True when every entry a write changed is a config file, there before and after, whose
     change `noise` calls noise: then the write makes no version (the lines stay as they were)."""
     if noise is None or not touched:
         return False
     for entry in touched:
         if (not entry.path.startswith(CONFIGS_DIR + "/") or entry.old_id is None or entry.new_data is None
-                or not noise(entry.path, read(entry.old_id), entry.new_data)):
+                or not noise(entry.path, compare(entry))):
             return False
     return True
+
+
+def _compared_text(entry: Touched) -> bool:
+    """A plain file there before and after: its change is compared line by line (TextChange)."""
+    return (entry.old_id is not None and entry.new_data is not None
+            and entry.old_mode in (FileMode.BLOB, FileMode.BLOB_EXECUTABLE))
 
 
 def _utc(timestamp: int) -> datetime:
@@ -298,8 +305,16 @@ class DeviceRepo(TagsMixin):
             old_tree = parent.tree if parent else None
             touched: list[Touched] = []
             tree_id = _apply(self.raw, old_tree, edits, touched)
+            # Each changed file's lines are compared once: for the noise test and the line counts.
+            compared: dict[str, TextChange] = {}
+
+            def compare(entry: Touched) -> TextChange:
+                if entry.path not in compared:
+                    compared[entry.path] = TextChange(self.raw[entry.old_id].data, entry.new_data)
+                return compared[entry.path]
+
             if parent is not None and (
-                tree_id == old_tree.id or _only_noise(touched, lambda oid: self.raw[oid].data, changes.noise)
+                tree_id == old_tree.id or _only_noise(touched, compare, changes.noise)
             ):
                 return CommitResult(
                     current, str(parent.parent_ids[0]) if parent.parent_ids else None, False,
@@ -310,7 +325,7 @@ class DeviceRepo(TagsMixin):
             )
             # Compare-and-swap under git's ref lock, with the durability barriers (refs.py).
             move_ref(self.raw, self.path, MAIN_REF, oid, current, "commit")
-        files = diffing.changes_from_edits(self.raw, touched)
+        files = diffing.changes_from_edits(self.raw, touched, None, compared)
         if files is None:  # renames or unusual entries: let libgit2 diff the two trees
             files = diffing.file_changes(self.raw, old_tree, self.raw[oid].tree)
         return CommitResult(str(oid), current, True, _utc(now), files)
@@ -369,14 +384,28 @@ class DeviceRepo(TagsMixin):
             tree = MemTree(self.raw, self.raw[current].tree.id.raw if current else None)
             built: list[tuple[int, bytes, bytes | None, list[FileChange] | None, int]] = []
             skipped: list[int] = []
+            # Each version's files are compared with the previous version's line by line once
+            # (noise test, line counts, pack delta); the new side's lines serve the next version.
+            last_lines: dict[str, tuple[object, Lines]] = {}
+            compared: dict[str, TextChange] = {}
+
+            def compare(entry: Touched) -> TextChange:
+                if entry.path not in compared:
+                    known = last_lines.get(entry.path)
+                    compared[entry.path] = TextChange(
+                        read_blob(entry.old_id), entry.new_data,  # type: ignore[arg-type]
+                        known[1] if known is not None and known[0] == entry.old_id else None)
+                return compared[entry.path]
+
             for index, (text, when, offset, edits, author_line, noise) in enumerate(prepared):
                 before = tree.write(add_tree)
+                compared = {}
                 touched: list[Touched] = []
                 try:
                     tree.edit(self.raw, edits, add_blob, touched)
                 except InvalidChange as exc:
                     raise InvalidChange(f"versions[{index}].{exc.field}", exc.message) from None
-                if head_raw is not None and _only_noise(touched, read_blob, noise):
+                if head_raw is not None and _only_noise(touched, compare, noise):
                     # Put back what was there: the version is skipped as if it changed nothing.
                     tree.edit(self.raw, {t.path: read_blob(t.old_id) for t in touched}, add_blob, [])
                 after = tree.write(add_tree)
@@ -388,7 +417,14 @@ class DeviceRepo(TagsMixin):
                     body += b"parent %s\n" % head_raw.hex().encode()
                 body += b"author %s %d %s\ncommitter %s\n\n%s" % (
                     author_line, when, _tz(offset), committer_line, text.encode())
-                files = diffing.changes_from_edits(self.raw, touched, blobs)
+                for entry in touched:
+                    if _compared_text(entry):
+                        change = compare(entry)
+                        last_lines[entry.path] = (entry.new_id, change.new_lines)
+                        delta = change.delta() if entry.old_id in pack else None
+                        if delta is not None:
+                            pack.add_delta(entry.new_id, entry.old_id, delta)  # type: ignore[arg-type]
+                files = diffing.changes_from_edits(self.raw, touched, blobs, compared)
                 commit_id = pack.add(OBJ_COMMIT, body)
                 built.append((index, commit_id, head_raw, files, when))
                 head_raw = commit_id

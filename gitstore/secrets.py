@@ -23,6 +23,9 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from itertools import compress, count
+from operator import ne
+from typing import NamedTuple
 
 # What a redacted value becomes. A value that already is a placeholder is never a secret.
 PLACEHOLDER_RE = re.compile(rb"<redacted:[0-9a-f]{8}>")
@@ -53,6 +56,14 @@ class SecretHit:
     kind: str
 
 
+class ScanState(NamedTuple):
+    """What scanning one version of a file leaves for the next version's scan (`scan_next`)."""
+
+    scanner: SecretScanner
+    lines: list[bytes]
+    marked: list[int]  # indexes of the lines holding a keyword, ascending
+
+
 class _Compiled:
     def __init__(self, pattern: SecretPattern) -> None:
         if _GROUP not in pattern.regex:
@@ -74,13 +85,16 @@ class SecretScanner:
         self.patterns = list(patterns)
         self._compiled = [_Compiled(p) for p in self.patterns]
         self._words = sorted({k.encode() for p in self.patterns for k in p.keywords})
+        if any(b"\n" in word for word in self._words):
+            raise ValueError("a secret keyword cannot span lines")
 
-    def hits(self, data: bytes) -> Iterator[SecretHit]:
-        """Every secret value in `data` that is not already a placeholder, in text order."""
+    def hits(self, data: bytes, starts: list[int] | None = None) -> Iterator[SecretHit]:
+        """Every secret value in `data` that is not already a placeholder, in text order.
+        `starts`: the candidate lines' offsets when already known (`scan_next`)."""
         if not self._words or not data:
             return
         number, counted = 1, 0
-        for start in self._candidate_lines(data):
+        for start in self._candidate_lines(data) if starts is None else starts:
             stop = data.find(b"\n", start)
             line = data[start:] if stop < 0 else data[start:stop]
             number += data.count(b"\n", counted, start)
@@ -119,9 +133,36 @@ class SecretScanner:
                 pos = data.find(word, end)
         return sorted(starts)
 
-    def redact(self, data: bytes, placeholder: Callable[[bytes], bytes]) -> bytes:
+    def scan_next(self, data: bytes, previous: ScanState | None) -> tuple[list[int], ScanState]:
+        """The candidate lines' offsets in `data`, using the scan of the previous version of the
+        same file (a batch of versions): holding a keyword is a fact about one line, so a line
+        unchanged at the same place is a candidate exactly when it was. When the line count
+        changed or much changed, the whole text is scanned. Returns the state for the next one."""
+        lines = data.split(b"\n")
+        if previous is not None and previous.scanner is self and len(previous.lines) == len(lines):
+            changed = list(compress(count(), map(ne, previous.lines, lines)))
+            if len(changed) * 4 <= len(lines):
+                gone = set(changed)
+                marked = [i for i in previous.marked if i not in gone]
+                marked += [i for i in changed if any(word in lines[i] for word in self._words)]
+                marked.sort()
+                starts, at, offset = [], 0, 0
+                for i in marked:
+                    offset += sum(map(len, lines[at:i])) + (i - at)
+                    at = i
+                    starts.append(offset)
+                return starts, ScanState(self, lines, marked)
+        starts = self._candidate_lines(data)
+        marked, number, counted = [], 0, 0
+        for start in starts:
+            number += data.count(b"\n", counted, start)
+            counted = start
+            marked.append(number)
+        return starts, ScanState(self, lines, marked)
+
+    def redact(self, data: bytes, placeholder: Callable[[bytes], bytes], starts: list[int] | None = None) -> bytes:
         """`data` with every secret value replaced by `placeholder(value)`."""
-        hits = list(self.hits(data))
+        hits = list(self.hits(data, starts))
         if not hits:
             return data
         parts: list[bytes] = []

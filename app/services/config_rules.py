@@ -36,6 +36,7 @@ from app.services.errors import ValidationError
 from app.services.validation import check_name
 from gitstore import Changes
 from gitstore.secrets import SecretScanner
+from gitstore.textchange import TextChange
 
 RULE_KINDS = ("ignore", "strip")
 NOISE_MODES = ("all", "platform", "off")
@@ -214,14 +215,19 @@ class RuleSet:
             return data, []
         return b"\n".join(kept), removed
 
-    def redact(self, data: bytes) -> bytes:
+    def redact(self, data: bytes, batch: dict[str, Any] | None = None, name: str = "") -> bytes:
+        """`data` with its secrets replaced. `batch` (one per batch of versions of one device)
+        keeps each file's scan for the next version's (`SecretScanner.scan_next`)."""
         if self.scanner is None:
             return data
-        return self.scanner.redact(data, lambda value: placeholder_for(self.key, value))
+        starts = None
+        if batch is not None:
+            starts, batch[name] = self.scanner.scan_next(data, batch.get(name))
+        return self.scanner.redact(data, lambda value: placeholder_for(self.key, value), starts)
 
-    def transform(self, data: bytes) -> bytes:
+    def transform(self, data: bytes, batch: dict[str, Any] | None = None, name: str = "") -> bytes:
         """What is stored for collected `data`: stripped, then redacted."""
-        return self.redact(self.strip_lines(data)[0])
+        return self.redact(self.strip_lines(data)[0], batch, name)
 
     def significant(self, lines: list[bytes]) -> list[bytes]:
         """The lines that count when deciding whether a version changed (without `ignore` lines)."""
@@ -229,14 +235,26 @@ class RuleSet:
             return lines
         return [line for line in lines if not self._search(self.ignore, line)]
 
-    def is_noise(self, _path: str, old: bytes, new: bytes) -> bool:
-        """True when `old` and `new` differ only in lines `ignore` rules match.
+    def is_noise(self, path: str, old: bytes, new: bytes) -> bool:
+        """True when `old` and `new` differ only in lines `ignore` rules match."""
+        return self.is_noise_change(path, TextChange(old, new))
 
-        The lines both share at the start and at the end are the same after filtering on either
-        side, so only the region between them is filtered: a few lines, not the whole config.
+    def is_noise_change(self, _path: str, change: TextChange) -> bool:
+        """`is_noise` on a change gitstore has compared line by line already (a write's own).
+
+        When the lines both versions share appear in the same order in both (a config edited in
+        place), the versions differ by exactly the lines only one side has, so only those are
+        matched against the rules: a few lines, not the whole config. Otherwise the lines both
+        share at the start and at the end are the same after filtering on either side, so only
+        the region between them is filtered.
         """
+        old, new = change.old, change.new
         if self.ignore is None or old == new:
             return False
+        lines = change.changed_lines()
+        if lines is not None:
+            self._start()
+            return all(self._search(self.ignore, line) for side in lines for line in side)
         a, b = old.split(b"\n"), new.split(b"\n")
         shortest = min(len(a), len(b))
         start = 0
@@ -258,7 +276,7 @@ class RuleSet:
     @property
     def noise(self) -> Any:
         """The predicate gitstore asks (None when there is nothing to ignore)."""
-        return self.is_noise if self.ignore is not None else None
+        return self.is_noise_change if self.ignore is not None else None
 
 
 def presets_for(settings: Settings, platform: str | None) -> list[Preset]:
@@ -351,16 +369,18 @@ def forget_rulesets() -> None:
         g.pop("intake_rulesets", None)
 
 
-def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None) -> Changes:
+def apply_rules(device: Device, changes: Changes, ruleset: RuleSet | None = None,
+                batch: dict[str, Any] | None = None) -> Changes:
     """Strip and redact the configs of `changes` in place, and hand gitstore the `ignore` test
     (`changes.noise`). The content step of every write path that carries configs, before the lock.
+    `batch`: one dict per batch of consecutive versions of the device (see `RuleSet.redact`).
     """
     if not changes.configs:
         return changes
     ruleset = ruleset or ruleset_for(device)
     for name, data in changes.configs.items():
         if data is not None:
-            changes.configs[name] = ruleset.transform(bytes(data))
+            changes.configs[name] = ruleset.transform(bytes(data), batch, name)
     changes.noise = ruleset.noise
     return changes
 

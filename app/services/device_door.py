@@ -198,12 +198,14 @@ def admit(actor: Actor, device: Device, access: TeamAccess, kind: str, action: s
 # -- step 4: content ----------------------------------------------------------------------------
 
 
-def prepare_content(device: Device, access: TeamAccess, changes: Changes) -> Changes:
+def prepare_content(device: Device, access: TeamAccess, changes: Changes,
+                    batch: dict[str, Any] | None = None) -> Changes:
     """The project's noise rules and redaction, CONTENT_STEPS, then the checks gitstore cannot
-    make (it knows no teams)."""
+    make (it knows no teams). `batch`: one dict for the consecutive versions of one batch, in
+    order (lets redaction scan each version against the previous one: `RuleSet.redact`)."""
     # Strip, redact, and hand gitstore the `ignore` test (changes.noise): before the lock, so no
     # secret value ever reaches git, SQL or a mirror.
-    changes = config_rules.apply_rules(device, changes)
+    changes = config_rules.apply_rules(device, changes, batch=batch)
     for step in CONTENT_STEPS:
         changes = step(device, access, changes)
     if changes.photos is not None:

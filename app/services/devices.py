@@ -243,8 +243,9 @@ def create_device(
     device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
                     created_by_id=actor.user.id, updated_by_id=actor.user.id, repo_path="", **values)
     _set_tags(device, tags)
+    batch: dict = {}
     for version in history or []:
-        version.changes = device_door.prepare_content(device, access, version.changes)
+        version.changes = device_door.prepare_content(device, access, version.changes, batch)
     device_door.create_device(actor, access, device, snapshot(device),
                               audit.diff_fields({}, {"slug": slug, **values, **({"tags": tags} if tags else {})}),
                               history, before_commit)

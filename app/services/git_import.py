@@ -229,8 +229,9 @@ def _import_file(access, project: Project, user: User, path: str, group: str, na
 
     imported = skipped = 0
     try:
+        batch: dict = {}
         for version in versions:  # the door's content steps (noise rules, redaction), as for any write
-            version.changes = device_door.prepare_content(device, access, version.changes)
+            version.changes = device_door.prepare_content(device, access, version.changes, batch)
         for start in range(0, len(versions), BATCH):
             chunk, chunk_entries = versions[start:start + BATCH], new[start:start + BATCH]
 

@@ -224,9 +224,10 @@ def import_versions(user: User | Actor, device_id: str, body: dict[str, Any]) ->
             wanted.append(_import_version(item))
         except ServiceError as exc:
             raise _in_version(exc, index) from None
+    batch: dict[str, Any] = {}
     for index, version in enumerate(wanted):
         try:
-            version.changes = device_door.prepare_content(device, access, version.changes)
+            version.changes = device_door.prepare_content(device, access, version.changes, batch)
         except ServiceError as exc:
             raise _in_version(exc, index) from None
 
