@@ -21,8 +21,10 @@ widened to whole words) is marked on both.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import compress, count, filterfalse
+from io import BytesIO
+from itertools import compress, count, filterfalse, repeat
 from operator import ne
 
 import pygit2
@@ -30,7 +32,6 @@ from pygit2.enums import DiffOption
 
 from .models import DiffLine, Hunk
 
-_WORD = re.compile(rb"[A-Za-z0-9_]")
 _SPACE = re.compile(rb"\s+")
 # How far up the new side the enclosing block of a change is searched for (lines).
 _SECTION_LOOKBACK = 5000
@@ -46,34 +47,45 @@ class LineDiffOptions:
     words: bool = True
 
 
-def _split(data: bytes) -> tuple[list[bytes], bool]:
-    """Lines without their '\\n', and whether the last line had one (git splits on '\\n' only)."""
-    if not data:
-        return [], True
-    lines = data.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-        return lines, True
-    return lines, False
+def _split(data: bytes) -> list[bytes]:
+    """Lines WITH their '\\n' (git splits on '\\n' only); only the last may lack one.
+
+    BytesIO's readlines finds line ends with memchr, about half the work of bytes.split, which
+    tests every byte in a loop; and a line that keeps its terminator is its own diff key (the
+    unterminated last line "x" never equals "x\\n")."""
+    return BytesIO(data).readlines()
 
 
-def _keys(lines: list[bytes], final_newline: bool, opts: LineDiffOptions) -> list[bytes]:
-    keys = lines
+def _text(raw: bytes) -> bytes:
+    return raw[:-1] if raw.endswith(b"\n") else raw
+
+
+def _keys(lines: list[bytes], opts: LineDiffOptions) -> list[bytes]:
+    """What lines are compared by: the lines themselves, or with whitespace or a CR dropped."""
+    if not (opts.ignore_whitespace or opts.ignore_eol):
+        return lines
+    keys = [_text(line) for line in lines]
     if opts.ignore_whitespace:
-        keys = [_SPACE.sub(b"", line) for line in keys]
-    elif opts.ignore_eol:
-        keys = [line[:-1] if line.endswith(b"\r") else line for line in keys]
-    if not final_newline and keys:
-        # '\n' never occurs inside a split line, so this keeps "x" (no newline) apart from "x\n".
-        keys = [*keys[:-1], keys[-1] + b"\n"]
+        keys = [_SPACE.sub(b"", key) for key in keys]
+    else:
+        keys = [key[:-1] if key.endswith(b"\r") else key for key in keys]
+    if lines and not lines[-1].endswith(b"\n"):
+        # '\n' never occurs inside a line, so this keeps "x" (no newline) apart from "x\n".
+        keys[-1] += b"\n"
     return keys
 
 
-def _line(origin: str, old_no: int | None, new_no: int | None, raw: bytes, no_newline: bool) -> DiffLine:
+def _decode(raw: bytes) -> tuple[str, bytes | None]:
+    """A line's text, and its exact bytes when they are not UTF-8 (shown escaped: `\\xfc`)."""
     try:
-        return DiffLine(origin, old_no, new_no, raw.decode("utf-8"), no_newline)
+        return raw.decode("utf-8"), None
     except UnicodeDecodeError:
-        return DiffLine(origin, old_no, new_no, raw.decode("utf-8", "backslashreplace"), no_newline, raw)
+        return raw.decode("utf-8", "backslashreplace"), raw
+
+
+def _line(origin: str, old_no: int | None, new_no: int | None, raw: bytes, no_newline: bool) -> DiffLine:
+    content, kept = _decode(raw)
+    return DiffLine(origin, old_no, new_no, content, no_newline, kept)
 
 
 Block = tuple[int, int, int, int]
@@ -130,14 +142,14 @@ def _in_place_blocks(old_keys: list[bytes], new_keys: list[bytes]) -> list[Block
     """Lines changed where they stand (same line count: values edited in place, the most common
     config change). Optimal when no changed line occurs anywhere on the other side: then none
     of them can be matched, and every other line is."""
-    changed = list(compress(count(), map(ne, old_keys, new_keys)))
+    changed = _changed_positions(old_keys, new_keys)
     if not changed:
         return []
     if len(changed) * 4 > len(old_keys):
         return None  # mostly rewritten: the general path decides
     gone = {old_keys[i] for i in changed}
     came = {new_keys[i] for i in changed}
-    if any(map(gone.__contains__, new_keys)) or any(map(came.__contains__, old_keys)):
+    if not gone.isdisjoint(came):
         return None
     return blocks_of(changed)
 
@@ -154,7 +166,34 @@ def blocks_of(changed: list[int]) -> list[Block]:
             start = index
         previous = index
     blocks.append((start, previous + 1, start, previous + 1))
+    # The other side's lines are the changed lines of that side plus the lines both share, so
+    # "no changed line occurs on the other side" is: gone and came are disjoint (above), and no
+    # shared line is one of them. The shared lines are hashed once, on the old side only.
+    shared: list[bytes] = []
+    at = 0
+    for lo, hi, _, _ in blocks:
+        shared += old_keys[at:lo]
+        at = hi
+    shared += old_keys[at:]
+    if not (gone | came).isdisjoint(shared):
+        return None
     return blocks
+
+
+# Lines compared per C-level list comparison before looking inside a chunk that differs.
+_CHUNK = 32
+
+
+def _changed_positions(old_keys: list[bytes], new_keys: list[bytes]) -> list[int]:
+    """Indices at which two equally long lists differ. Whole chunks compare as lists (one C call
+    each); only a chunk that differs is compared line by line."""
+    changed: list[int] = []
+    for start in range(0, len(old_keys), _CHUNK):
+        old_chunk = old_keys[start:start + _CHUNK]
+        new_chunk = new_keys[start:start + _CHUNK]
+        if old_chunk != new_chunk:
+            changed += compress(count(start), map(ne, old_chunk, new_chunk))
+    return changed
 
 
 Plan = tuple[int, int, int, int, list[Block]]
@@ -178,28 +217,76 @@ def _group(blocks: list[Block], n_old: int, n_new: int, context: int) -> list[Pl
     return plans
 
 
-def _materialize(plan: Plan, old: list[bytes], new: list[bytes], old_nl: bool, new_nl: bool) -> Hunk:
+_tuple_new = tuple.__new__  # builds a DiffLine in C, skipping its Python-level __new__
+
+
+def _materialize(plan: Plan, old: list[bytes], new: list[bytes], words: bool) -> Hunk:
+    """One hunk of the fast path, built a column at a time: line texts are decoded with one
+    decode per hunk, and word marks are computed only for the deleted/added pairs of each block
+    (the pairs `_with_words` would find: blocks are separated by at least one context line)."""
     o_start, o_end, n_start, n_end, group = plan
-    n_old, n_new = len(old), len(new)
-    lines: list[DiffLine] = []
+    raws: list[bytes] = []
+    origins: list[str] = []
+    old_nos: list[int | None] = []
+    new_nos: list[int | None] = []
+    pairs: list[tuple[int, int, int]] = []  # (first deleted, first added, pairs) as hunk positions
     o, n = o_start, n_start
     for o_lo, o_hi, n_lo, n_hi in group:
-        while o < o_lo:
-            lines.append(_line(" ", o + 1, n + 1, new[n], n == n_new - 1 and not new_nl))
-            o += 1
-            n += 1
-        for i in range(o_lo, o_hi):
-            lines.append(_line("-", i + 1, None, old[i], i == n_old - 1 and not old_nl))
-        for i in range(n_lo, n_hi):
-            lines.append(_line("+", None, i + 1, new[i], i == n_new - 1 and not new_nl))
+        if o < o_lo:  # context: the lines are shared, shown as the new side has them
+            raws += new[n:n + o_lo - o]
+            origins += " " * (o_lo - o)
+            old_nos += range(o + 1, o_lo + 1)
+            new_nos += range(n + 1, n + 1 + o_lo - o)
+        deleted, added = o_hi - o_lo, n_hi - n_lo
+        if deleted and added:
+            pairs.append((len(raws), len(raws) + deleted, min(deleted, added)))
+        raws += old[o_lo:o_hi]
+        origins += "-" * deleted
+        old_nos += range(o_lo + 1, o_hi + 1)
+        new_nos += [None] * deleted
+        raws += new[n_lo:n_hi]
+        origins += "+" * added
+        old_nos += [None] * added
+        new_nos += range(n_lo + 1, n_hi + 1)
         o, n = o_hi, n_hi
-    while o < o_end:
-        lines.append(_line(" ", o + 1, n + 1, new[n], n == n_new - 1 and not new_nl))
-        o += 1
-        n += 1
+    if o < o_end:
+        raws += new[n:n + o_end - o]
+        origins += " " * (o_end - o)
+        old_nos += range(o + 1, o_end + 1)
+        new_nos += range(n + 1, n + 1 + o_end - o)
+    size = len(raws)
+    no_newline: list[bool] | Iterator[bool] = repeat(False)
+    kept: list[bytes | None] | Iterator[None] = repeat(None)
+    contents: list[str] | None = None
+    # Only a file's last line can lack its '\n'; with every line terminated, the hunk's text
+    # splits back into its lines at the '\n's (UTF-8 never hides a '\n' inside a character).
+    if raws[-1].endswith(b"\n") and not (old and o_end == len(old) and not old[-1].endswith(b"\n")):
+        try:
+            contents = b"".join(raws).decode("utf-8").split("\n")
+            contents.pop()
+        except UnicodeDecodeError:
+            contents = None
+    if contents is None:  # odd bytes or a missing final newline: line by line
+        decoded = [_decode(_text(raw)) for raw in raws]
+        contents = [content for content, _ in decoded]
+        kept = [raw for _, raw in decoded]
+        no_newline = [not raw.endswith(b"\n") for raw in raws]
+    spans: list[tuple[int, int] | None] | Iterator[None] = repeat(None)
+    if words and pairs:
+        spans = [None] * size
+        for dels, adds, count_ in pairs:
+            for k in range(count_):
+                marks = word_spans(contents[dels + k], contents[adds + k])
+                if marks is not None:
+                    spans[dels + k], spans[adds + k] = marks
+    columns = zip(origins, old_nos, new_nos, contents, no_newline, kept, spans, strict=False)  # repeat() is endless
+    lines = list(map(_tuple_new, repeat(DiffLine), columns))
+    first_lo, first_hi, first_new, _ = group[0]
+    changed = old[first_lo] if first_hi > first_lo else new[first_new]
     o_count, n_count = o_end - o_start, n_end - n_start
-    return Hunk(o_start + 1 if o_count else o_start, o_count, n_start + 1 if n_count else n_start, n_count,
-                "", lines)
+    old_at, new_at = o_start + 1 if o_count else o_start, n_start + 1 if n_count else n_start
+    header = _header_text(old_at, o_count, new_at, n_count, _enclosing(new, first_new, changed))
+    return Hunk(old_at, o_count, new_at, n_count, header, lines)
 
 
 def _libgit2_hunks(old: bytes, new: bytes, opts: LineDiffOptions) -> list[Hunk]:
@@ -229,8 +316,7 @@ def _indent(line: bytes) -> int:
 
 
 def _section(new: list[bytes], hunk: Hunk, old: list[bytes]) -> bytes:
-    """The block enclosing the hunk's first change, read on the NEW side: the nearest line above
-    it that is indented less (`interface Gi1/0/19` above its ` description`)."""
+    """The block enclosing the hunk's first change (see `_enclosing`)."""
     first = next((line for line in hunk.lines if line.origin != " "), None)
     if first is None:
         return b""
@@ -242,6 +328,13 @@ def _section(new: list[bytes], hunk: Hunk, old: list[bytes]) -> bytes:
         before = [line for line in hunk.lines[: hunk.lines.index(first)] if line.origin == " "]
         at = (before[-1].new_lineno if before else hunk.new_start - (1 if hunk.new_lines else 0)) or 0
         changed = old[(first.old_lineno or 1) - 1]
+    return _enclosing(new, at, changed)
+
+
+def _enclosing(new: list[bytes], at: int, changed: bytes) -> bytes:
+    """The block enclosing a change, read on the NEW side: the nearest line above index `at` (where
+    the change sits in the new side) that is indented less than the changed line `changed`
+    (`interface Gi1/0/19` above its ` description`)."""
     depth = _indent(changed)
     if depth == 0 or not changed.strip():
         return b""
@@ -254,10 +347,13 @@ def _section(new: list[bytes], hunk: Hunk, old: list[bytes]) -> bytes:
 
 
 def _header(hunk: Hunk, section: bytes) -> str:
-    def part(start: int, count: int) -> str:
-        return str(start) if count == 1 else f"{start},{count}"
+    return _header_text(hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines, section)
 
-    text = f"@@ -{part(hunk.old_start, hunk.old_lines)} +{part(hunk.new_start, hunk.new_lines)} @@"
+
+def _header_text(old_start: int, old_lines: int, new_start: int, new_lines: int, section: bytes) -> str:
+    old_part = str(old_start) if old_lines == 1 else f"{old_start},{old_lines}"
+    new_part = str(new_start) if new_lines == 1 else f"{new_start},{new_lines}"
+    text = f"@@ -{old_part} +{new_part} @@"
     if section:
         text += " " + section.decode("utf-8", "backslashreplace")
     return text
@@ -284,12 +380,8 @@ def _word_end(text: str, index: int) -> int:
     return index
 
 
-def word_spans(old: str, new: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """The changed middle of two paired lines, widened to whole words: ((old_lo, old_hi),
-    (new_lo, new_hi)). None when the lines share nothing (the whole line is the change)."""
-    if old == new:  # only the final newline differs: nothing inside the line to mark
-        return None
-    limit = min(len(old), len(new))
+def _common_ends(old: str, new: str, limit: int) -> tuple[int, int]:
+    """Lengths of the common prefix, then of the common suffix of what the prefix leaves."""
     # Binary searches over C-level slice comparisons: a handful of compares per line.
     lo, hi = 0, limit
     while lo < hi:
@@ -306,7 +398,31 @@ def word_spans(old: str, new: str) -> tuple[tuple[int, int], tuple[int, int]] | 
             lo = mid
         else:
             hi = mid - 1
-    suffix = lo
+    return prefix, lo
+
+
+def _ascii_common_ends(old: bytes, new: bytes, limit: int) -> tuple[int, int]:
+    """`_common_ends` for ASCII text (one byte per character), without a search: read as one big
+    number each, the two texts XOR to a number whose highest set bit is in the first byte that
+    differs (big-endian: the prefix) or in the last one (little-endian: the suffix)."""
+    differ = int.from_bytes(old[:limit], "big") ^ int.from_bytes(new[:limit], "big")
+    prefix = limit - (differ.bit_length() + 7) // 8
+    rest = limit - prefix
+    differ = (int.from_bytes(old[len(old) - rest:], "little")
+              ^ int.from_bytes(new[len(new) - rest:], "little"))
+    return prefix, rest - (differ.bit_length() + 7) // 8
+
+
+def word_spans(old: str, new: str) -> tuple[tuple[int, int], tuple[int, int]] | None:
+    """The changed middle of two paired lines, widened to whole words: ((old_lo, old_hi),
+    (new_lo, new_hi)). None when the lines share nothing (the whole line is the change)."""
+    if old == new:  # only the final newline differs: nothing inside the line to mark
+        return None
+    limit = min(len(old), len(new))
+    if old.isascii() and new.isascii():
+        prefix, suffix = _ascii_common_ends(old.encode("ascii"), new.encode("ascii"), limit)
+    else:
+        prefix, suffix = _common_ends(old, new, limit)
     if prefix == 0 and suffix == 0:
         return None
     o_lo, n_lo = _word_start(old, prefix), _word_start(new, prefix)
@@ -346,10 +462,9 @@ class FileLines:
 
     def __init__(self, old_data: bytes, new_data: bytes, opts: LineDiffOptions) -> None:
         self.opts = opts
-        self.old, self.old_nl = _split(old_data)
-        self.new, self.new_nl = _split(new_data)
+        self.old, self.new = _split(old_data), _split(new_data)  # lines with their '\n'
         self.new_line_count = len(self.new)
-        blocks = _fast_blocks(_keys(self.old, self.old_nl, opts), _keys(self.new, self.new_nl, opts))
+        blocks = _fast_blocks(_keys(self.old, opts), _keys(self.new, opts))
         self._plans: list[Plan] | None = None
         self._hunks: list[Hunk] | None = None
         if blocks is not None:
@@ -372,12 +487,11 @@ class FileLines:
 
     def hunk(self, index: int) -> Hunk:
         if self._plans is not None:
-            hunk = _materialize(self._plans[index], self.old, self.new, self.old_nl, self.new_nl)
-        else:
-            assert self._hunks is not None
-            hunk = self._hunks[index]
-            if self.opts.ignore_eol and not self.opts.ignore_whitespace:
-                hunk = _restore_cr(hunk, self.old, self.new)
+            return _materialize(self._plans[index], self.old, self.new, self.opts.words)
+        assert self._hunks is not None
+        hunk = self._hunks[index]
+        if self.opts.ignore_eol and not self.opts.ignore_whitespace:
+            hunk = _restore_cr(hunk, self.old, self.new)
         hunk = Hunk(hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines,
                     _header(hunk, _section(self.new, hunk, self.old)), hunk.lines)
         return _with_words(hunk) if self.opts.words else hunk
@@ -391,7 +505,7 @@ def _restore_cr(hunk: Hunk, old: list[bytes], new: list[bytes]) -> Hunk:
     lines = []
     for line in hunk.lines:
         raw = new[line.new_lineno - 1] if line.new_lineno is not None else old[(line.old_lineno or 1) - 1]
-        lines.append(_line(line.origin, line.old_lineno, line.new_lineno, raw, line.no_newline))
+        lines.append(_line(line.origin, line.old_lineno, line.new_lineno, _text(raw), line.no_newline))
     return Hunk(hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines, hunk.header, lines)
 
 

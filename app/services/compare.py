@@ -174,6 +174,13 @@ def line_json(line: DiffLine) -> dict[str, Any]:
     return data
 
 
+def lines_json(lines: list[DiffLine]) -> list[dict[str, Any]]:
+    """`line_json` of a hunk's lines; the common line (UTF-8, newline-terminated) is shaped inline,
+    without a call per line (a 1% change to a 50,000-line config has about 4,000 lines)."""
+    return [{"origin": line[0], "old_lineno": line[1], "new_lineno": line[2], "content": line[3]}
+            if line[5] is None and not line[4] else line_json(line) for line in lines]
+
+
 def other_device(user: User, device: Device, other_id: str) -> Device:
     """A second device to compare with: same team, readable by the user (else 404)."""
     other, _ = versions._access(user, other_id, "version.read")

@@ -592,7 +592,7 @@ def diff_json(result: Diff) -> dict[str, Any]:
                         "old_start": h.old_start, "old_lines": h.old_lines,
                         "new_start": h.new_start, "new_lines": h.new_lines,
                         "header": h.header,
-                        "lines": [compare.line_json(line) for line in h.lines],
+                        "lines": compare.lines_json(h.lines),
                     }
                     for h in f.hunks
                 ],
