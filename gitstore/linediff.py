@@ -151,7 +151,19 @@ def _in_place_blocks(old_keys: list[bytes], new_keys: list[bytes]) -> list[Block
     came = {new_keys[i] for i in changed}
     if not gone.isdisjoint(came):
         return None
-    return blocks_of(changed)
+    blocks = blocks_of(changed)
+    # The other side's lines are the changed lines of that side plus the lines both share, so
+    # "no changed line occurs on the other side" is: gone and came are disjoint (above), and no
+    # shared line is one of them. The shared lines are hashed once, on the old side only.
+    shared: list[bytes] = []
+    at = 0
+    for lo, hi, _, _ in blocks:
+        shared += old_keys[at:lo]
+        at = hi
+    shared += old_keys[at:]
+    if not (gone | came).isdisjoint(shared):
+        return None
+    return blocks
 
 
 def blocks_of(changed: list[int]) -> list[Block]:
@@ -166,17 +178,6 @@ def blocks_of(changed: list[int]) -> list[Block]:
             start = index
         previous = index
     blocks.append((start, previous + 1, start, previous + 1))
-    # The other side's lines are the changed lines of that side plus the lines both share, so
-    # "no changed line occurs on the other side" is: gone and came are disjoint (above), and no
-    # shared line is one of them. The shared lines are hashed once, on the old side only.
-    shared: list[bytes] = []
-    at = 0
-    for lo, hi, _, _ in blocks:
-        shared += old_keys[at:lo]
-        at = hi
-    shared += old_keys[at:]
-    if not (gone | came).isdisjoint(shared):
-        return None
     return blocks
 
 

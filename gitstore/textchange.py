@@ -22,7 +22,7 @@ from __future__ import annotations
 from itertools import compress, count
 from operator import ne
 
-from .linediff import Block, LineDiffOptions, _fast_blocks, _keys, _split, blocks_of
+from .linediff import Block, _fast_blocks, blocks_of
 
 # Changed lines per side up to which our counts provably equal xdiff's (see the module doc).
 MAX_EXACT = 6
@@ -31,7 +31,6 @@ _BINARY_PROBE = 8000
 # Longest copy a delta instruction carries; git's encoder keeps to 64 KiB for old readers.
 _MAX_COPY = 0x10000
 _MAX_INSERT = 0x7F
-_PLAIN = LineDiffOptions()
 
 
 def changed_lines(old: list[bytes], new: list[bytes]) -> tuple[list[bytes], list[bytes]] | None:
@@ -90,8 +89,24 @@ Lines = tuple[list[bytes], bool]
 
 
 def lines_of(data: bytes) -> Lines:
-    """`data` split into lines without their '\\n', and whether it ends with one."""
-    return _split(data)
+    """`data` split into lines without their '\\n', and whether it ends with one (git splits on
+    '\\n' only). Not linediff's split, which keeps each '\\n': here a line is looked up in the
+    text between two newlines, and a batch's next comparison reuses these lists."""
+    if not data:
+        return [], True
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+        return lines, True
+    return lines, False
+
+
+def _keys(lines: list[bytes], final_newline: bool) -> list[bytes]:
+    """What `_fast_blocks` compares: the lines, the last one marked when it has no '\\n' ('\\n'
+    never occurs inside a split line, so "x" without a newline stays apart from "x\\n")."""
+    if not final_newline and lines:
+        return [*lines[:-1], lines[-1] + b"\n"]
+    return lines
 
 
 def _span(lines: list[bytes], start: int, stop: int) -> int:
@@ -110,7 +125,7 @@ class TextChange:
         self.new_lines = lines_of(new)
         self.blocks = self._in_place() if self.old_lines[1] and self.new_lines[1] else None
         if self.blocks is None:
-            self.blocks = _fast_blocks(_keys(*self.old_lines, _PLAIN), _keys(*self.new_lines, _PLAIN))
+            self.blocks = _fast_blocks(_keys(*self.old_lines), _keys(*self.new_lines))
 
     def _in_place(self) -> list[Block] | None:
         """`linediff._in_place_blocks` for two texts ending in a newline, with "does a changed
