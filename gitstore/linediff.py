@@ -298,6 +298,9 @@ def _libgit2_hunks(old: bytes, new: bytes, opts: LineDiffOptions) -> list[Hunk]:
     hunks = []
     for hunk in patch.hunks:
         lines = []
+        # Numbered from the hunk header, as git numbers them: with whitespace ignored, a CR and a
+        # missing final newline, libgit2 gives a deleted line a number past the old file's end.
+        old_no, new_no = hunk.old_start, hunk.new_start
         for line in hunk.lines:
             origin = line.origin
             # '=', '>', '<' are libgit2's "\ No newline at end of file" markers: kept as a flag.
@@ -305,9 +308,10 @@ def _libgit2_hunks(old: bytes, new: bytes, opts: LineDiffOptions) -> list[Hunk]:
                 continue
             raw = line.raw_content
             no_newline = not raw.endswith(b"\n")
-            lines.append(_line(origin, line.old_lineno if line.old_lineno >= 0 else None,
-                               line.new_lineno if line.new_lineno >= 0 else None,
+            lines.append(_line(origin, old_no if origin != "+" else None, new_no if origin != "-" else None,
                                raw if no_newline else raw[:-1], no_newline))
+            old_no += origin != "+"
+            new_no += origin != "-"
         hunks.append(Hunk(hunk.old_start, hunk.old_lines, hunk.new_start, hunk.new_lines, "", lines))
     return hunks
 

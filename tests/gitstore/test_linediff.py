@@ -129,3 +129,23 @@ def test_ascii_common_ends_agree_with_the_search() -> None:
         assert _ascii_common_ends(a.encode(), b.encode(), limit) == _common_ends(a, b, limit), (a, b)
     assert word_spans("mtu 1500", "mtu 9000") == ((4, 8), (4, 8))
     assert word_spans("f\u00fcr x1", "f\u00f6r x1") == ((0, 3), (0, 3))  # not ASCII: the search
+
+
+def test_line_numbers_stay_inside_both_files_with_whitespace_ignored():
+    """libgit2 numbered a deleted line past the old file's end (whitespace ignored, a CR, no final
+    newline), and naming the hunk's block then raised IndexError: a 500 on compare and in the API."""
+    old, new = b"x\r\nx\n  ip address 10.0.0.1\n", b"x\n x"
+    [hunk] = diff_lines(old, new, LineDiffOptions(ignore_whitespace=True)).hunks()
+    assert [(line.origin, line.old_lineno, line.new_lineno) for line in hunk.lines] == [
+        (" ", 1, 1), (" ", 2, 2), ("-", 3, None)]
+    rng = random.Random(5)
+    pool = [b"x", b" x", b"x\r", b"x\r2", b"  ip address 10.0.0.1", b"\tc", b"", b"  "]
+    for _ in range(3000):
+        old = b"\n".join(rng.choice(pool) for _ in range(rng.randint(0, 8))) + rng.choice([b"", b"\n"])
+        new = b"\n".join(rng.choice(pool) for _ in range(rng.randint(0, 8))) + rng.choice([b"", b"\n"])
+        n_old, n_new = (len(text.split(b"\n")) - text.endswith(b"\n") if text else 0 for text in (old, new))
+        for opts in (LineDiffOptions(ignore_whitespace=True), LineDiffOptions(ignore_eol=True)):
+            for hunk in diff_lines(old, new, opts).hunks():
+                for line in hunk.lines:
+                    assert line.old_lineno is None or 1 <= line.old_lineno <= n_old, (old, new)
+                    assert line.new_lineno is None or 1 <= line.new_lineno <= n_new, (old, new)
