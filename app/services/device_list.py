@@ -146,8 +146,9 @@ def parse(args: Mapping[str, Any]) -> DeviceQuery:
     if sort.startswith("-"):
         sort, descending = sort[1:], True
     if sort not in SORTS:
-        raise ValidationError(f"'sort' must be one of {', '.join(SORTS)} (prefix '-' or dir=desc for "
-                              "newest/largest first).", field="sort", code="invalid")
+        raise ValidationError("'sort' must be one of %(sorts)s (prefix '-' or dir=desc for "
+                              "newest/largest first).", field="sort", code="invalid",
+                              params={"sorts": ", ".join(SORTS)})
     direction = _text(args, "dir").lower()
     if direction not in ("", "asc", "desc"):
         raise ValidationError("'dir' must be asc or desc.", field="dir", code="invalid")

@@ -56,8 +56,9 @@ def parse_cidr(value: Any) -> str:
         return str(ipaddress.ip_network(text, strict=True))
     except ValueError as exc:
         raise ValidationError(
-            f"'cidr' is not a valid network ({exc}); give the network address and prefix, "
+            "'cidr' is not a valid network (%(reason)s); give the network address and prefix, "
             "e.g. 10.0.0.0/24 or 2001:db8::/48.",
+            params={"reason": str(exc)},
             field="cidr",
             code="invalid_cidr",
         ) from None
