@@ -27,7 +27,11 @@ from tests.client_support import PASSWORD, bearer, csrf_from, get_csrf
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "de" / "LC_MESSAGES"
-KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "_t": None}
+# The service error classes too (as scripts/i18n.sh extracts them): web pages show their messages translated.
+SERVICE_ERRORS = ("ServiceError", "BadRequest", "Unauthorized", "PlanLimit", "Forbidden", "NotFound", "Conflict",
+                  "TooLarge", "ValidationError", "RateLimited")
+KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "_t": None,
+            **{name: None for name in SERVICE_ERRORS}}
 
 
 def extracted() -> set[str]:

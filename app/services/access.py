@@ -29,22 +29,23 @@ def _lookup(model: type[T]):  # type: ignore[no-untyped-def]
 _LOOKUPS = {model: _lookup(model) for model in (Project, Device, Network, Task)}
 
 
-def _scoped(model: type[T], user: User, object_id: str, label: str) -> tuple[T, TeamAccess]:
+def _scoped(model: type[T], user: User, object_id: str, missing: NotFound) -> tuple[T, TeamAccess]:
+    """`missing` is the refusal, written out at each caller so its sentence is in the catalogue."""
     if not looks_like_id(object_id):
-        raise NotFound(f"No such {label}.")
+        raise missing
     row = db.session.execute(_LOOKUPS[model], {"object_id": object_id, "user_id": user.id}).first()
     if row is None:
-        raise NotFound(f"No such {label}.")
+        raise missing
     obj, team, role = row
     return obj, TeamAccess(team, role, user)
 
 
 def project_access(user: User, project_id: str) -> tuple[Project, TeamAccess]:
-    return _scoped(Project, user, project_id, "project")
+    return _scoped(Project, user, project_id, NotFound("No such project."))
 
 
 def device_access(user: User, device_id: str) -> tuple[Device, TeamAccess]:
-    return _scoped(Device, user, device_id, "device")
+    return _scoped(Device, user, device_id, NotFound("No such device."))
 
 
 def device_role_query(device: str, user: str) -> Select[tuple[str]]:
@@ -55,8 +56,8 @@ def device_role_query(device: str, user: str) -> Select[tuple[str]]:
 
 
 def network_access(user: User, network_id: str) -> tuple[Network, TeamAccess]:
-    return _scoped(Network, user, network_id, "network")
+    return _scoped(Network, user, network_id, NotFound("No such network."))
 
 
 def task_access(user: User, task_id: str) -> tuple[Task, TeamAccess]:
-    return _scoped(Task, user, task_id, "task")
+    return _scoped(Task, user, task_id, NotFound("No such task."))

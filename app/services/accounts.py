@@ -33,7 +33,8 @@ def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise ValidationError(f"Enter a valid email address ({exc}).", field="email") from None
+        raise ValidationError("Enter a valid email address (%(reason)s).", field="email",
+                              params={"reason": str(exc)}) from None
 
 
 def signup_problems(form: SignupForm) -> dict[str, str]:

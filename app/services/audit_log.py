@@ -21,8 +21,9 @@ def events_query(access: TeamAccess, object_type: str | None = None, object_id: 
     stmt = select(AuditEvent).where(AuditEvent.team_id == access.team.id)
     if object_type:
         if not OBJECT_TYPE_RE.match(object_type):
-            raise ValidationError(f"'object_type' must be a type name such as {', '.join(AUDIT_OBJECT_TYPES)}.",
-                                  field="object_type", code="invalid")
+            raise ValidationError("'object_type' must be a type name such as %(choices)s.",
+                                  field="object_type", code="invalid",
+                                  params={"choices": ", ".join(AUDIT_OBJECT_TYPES)})
         stmt = stmt.where(AuditEvent.object_type == object_type)
     if object_id:
         if len(object_id) > 64:

@@ -191,12 +191,12 @@ def start_checkout(access: TeamAccess, plan: object, billing_url: str) -> str:
     """A Checkout Session in subscription mode for `plan`; returns the URL to send the owner to."""
     team = _owner_access(access)
     if plan not in plans.PAID_PLANS:
-        raise ValidationError(f"'plan' must be one of: {', '.join(plans.PAID_PLANS)}.", field="plan",
-                              code="invalid_choice")
+        raise ValidationError("'plan' must be one of: %(choices)s.", field="plan",
+                              code="invalid_choice", params={"choices": ", ".join(plans.PAID_PLANS)})
     price = plans.price_id(plan)  # type: ignore[arg-type]
     if price is None:
-        raise ValidationError(f"The {plan} plan is not for sale on this server (no price configured).",
-                              field="plan", code="not_for_sale")
+        raise ValidationError("The %(plan)s plan is not for sale on this server (no price configured).",
+                              field="plan", code="not_for_sale", params={"plan": plan})
     if team.subscription_status in LIVE:
         raise Conflict("This team already has a subscription: change or cancel it with "
                        "'Manage subscription'.", code="already_subscribed")

@@ -122,8 +122,8 @@ def picker_choices(user: User, device: Device) -> dict[str, Any]:
 def fold_lines(user: User, device_id: str, rev: str, path: str, start: int, end: int) -> list[tuple[int, str]]:
     """Lines start..end (1-based, inclusive) of a file at `rev`, decoded truthfully."""
     if start < 1 or end < start or end - start >= MAX_FOLD_LINES:
-        raise ValidationError(f"Ask for 1 to {MAX_FOLD_LINES} lines, from line 1 on.", field="start",
-                              code="invalid")
+        raise ValidationError("Ask for 1 to %(limit)s lines, from line 1 on.", field="start",
+                              code="invalid", params={"limit": MAX_FOLD_LINES})
     data = versions.read_file(user, device_id, rev, path)
     lines = data.split(b"\n")
     if data.endswith(b"\n"):

@@ -75,8 +75,8 @@ def _validated(body: Any, rule: ComplianceRule | None) -> dict[str, Any]:
             values[name] = _text(body, name, limit, current(name) or "")
     kind = values.get("kind", rule.kind if rule else "")
     if kind not in COMPLIANCE_KINDS:
-        raise ValidationError(f"'kind' must be one of: {', '.join(COMPLIANCE_KINDS)}.", field="kind",
-                              code="invalid_choice")
+        raise ValidationError("'kind' must be one of: %(choices)s.", field="kind",
+                              code="invalid_choice", params={"choices": ", ".join(COMPLIANCE_KINDS)})
     if not values.get("name", rule.name if rule else ""):
         raise ValidationError("'name' is required.", field="name", code="required")
     compile_pattern(values.get("pattern", rule.pattern if rule else ""), "pattern")
@@ -147,7 +147,8 @@ def create_rule(user: User, project_id: str, body: Any) -> ComplianceRule:
         raise ValidationError("'scope' must be 'project' or 'team'.", field="scope", code="invalid_choice")
     count = len(list_rules(user, project_id)[1])
     if count >= MAX_RULES_PER_PROJECT:
-        raise ValidationError(f"At most {MAX_RULES_PER_PROJECT} rules apply to a project.", code="too_many")
+        raise ValidationError("At most %(limit)s rules apply to a project.", code="too_many",
+                              params={"limit": MAX_RULES_PER_PROJECT})
     rule = ComplianceRule(team_id=project.team_id, project_id=project.id if scope == "project" else None, **values)
     db.session.add(rule)
     db.session.flush()

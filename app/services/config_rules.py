@@ -122,28 +122,32 @@ def compile_user_pattern(pattern: str, field_name: str) -> Any:
     try:
         return regex.compile(pattern.encode("utf-8"))
     except (regex.error, UnicodeEncodeError) as exc:
-        raise ValidationError(f"'{field_name}' is not a valid regular expression: {exc}", field=field_name,
-                              code="invalid_pattern") from None
+        raise ValidationError("'%(field)s' is not a valid regular expression: %(reason)s", field=field_name,
+                              code="invalid_pattern", params={"field": field_name, "reason": str(exc)}) from None
 
 
 def parse_rules(value: Any) -> list[Rule]:
     if not isinstance(value, list):
         raise ValidationError("'rules' must be a list of {kind, pattern}.", field="rules", code="wrong_type")
     if len(value) > MAX_RULES:
-        raise ValidationError(f"At most {MAX_RULES} rules.", field="rules", code="too_long")
+        raise ValidationError("At most %(limit)s rules.", field="rules", code="too_long",
+                              params={"limit": MAX_RULES})
     rules = []
     for index, item in enumerate(value):
         where = f"rules[{index}]"
         if not isinstance(item, dict):
-            raise ValidationError(f"'{where}' must be an object.", field=where, code="wrong_type")
+            raise ValidationError("'%(where)s' must be an object.", field=where, code="wrong_type",
+                                  params={"where": where})
         unknown = set(item) - {"kind", "pattern", "description"}
         if unknown:
             name = sorted(unknown)[0]
-            raise ValidationError(f"Unknown field '{name}'.", field=f"{where}.{name}", code="unknown_field")
+            raise ValidationError("Unknown field '%(field)s'.", field=f"{where}.{name}", code="unknown_field",
+                                  params={"field": name})
         kind, pattern, description = item.get("kind"), item.get("pattern"), item.get("description", "")
         if kind not in RULE_KINDS:
-            raise ValidationError(f"'{where}.kind' must be one of: {', '.join(RULE_KINDS)}.",
-                                  field=f"{where}.kind", code="invalid_choice")
+            raise ValidationError("'%(where)s.kind' must be one of: %(choices)s.",
+                                  field=f"{where}.kind", code="invalid_choice",
+                                  params={"where": where, "choices": ", ".join(RULE_KINDS)})
         pattern = check_name(pattern, f"{where}.pattern", max_length=MAX_PATTERN, strip=False)
         description = check_name(description, f"{where}.description", max_length=200, required=False)
         compile_user_pattern(pattern, f"{where}.pattern")

@@ -169,7 +169,8 @@ class Filters:
                 values[name] = None
                 continue
             if not isinstance(value, str) or len(value) > 300 or any(ord(c) < 32 for c in value):
-                raise ValidationError(f"'{name}' is not a valid filter.", field=name, code="invalid")
+                raise ValidationError("'%(field)s' is not a valid filter.", field=name, code="invalid",
+                                      params={"field": name})
             values[name] = value.strip()
         return cls(values["project"], values["platform"], values["config"], values["tag"])
 
@@ -325,7 +326,8 @@ def search_configs(access: TeamAccess, query: Any, *, mode_regex: bool = False, 
     if not q:
         raise ValidationError("'q' is required.", field="q", code="required")
     if len(q) > QUERY_MAX:
-        raise ValidationError(f"'q' must be at most {QUERY_MAX} characters.", field="q", code="too_long")
+        raise ValidationError("'q' must be at most %(limit)s characters.", field="q", code="too_long",
+                              params={"limit": QUERY_MAX})
     limit = max(1, min(limit, MAX_DEVICES))
     pattern, literals = _pattern(q, mode_regex)
     result = ConfigSearch(query=q, mode="absent" if absent else "regex" if mode_regex else "text", at=at)
@@ -595,7 +597,8 @@ def run(access: TeamAccess, args: Any, limit: int = DEFAULT_DEVICES) -> TeamSear
 
     kind = args.get("kind") or "all"
     if kind not in KINDS:
-        raise ValidationError(f"'kind' must be one of: {', '.join(KINDS)}.", field="kind", code="invalid_choice")
+        raise ValidationError("'kind' must be one of: %(choices)s.", field="kind", code="invalid_choice",
+                              params={"choices": ", ".join(KINDS)})
     q = str(args.get("q") or "")
     found = TeamSearch(q=q.strip(), kind=kind, regex=flag_arg(args, "regex"), absent=flag_arg(args, "absent"),
                        at=time_arg(args, "at"), filters=Filters.parse(args))

@@ -76,8 +76,9 @@ def request_deletion(user: User, password: object, ip: str | None = None, now: d
     if blocking:
         names = [team.slug for team in blocking]
         raise Conflict(
-            "You are the only owner of " + ", ".join(names) + ", which other people still use. "
+            "You are the only owner of %(teams)s, which other people still use. "
             "Make someone else an owner (or remove the other members) first.",
+            params={"teams": ", ".join(names)},
             code="sole_owner",
             extra={"teams": names},
         )

@@ -94,12 +94,14 @@ class DeviceQuery:
 def _text(args: Mapping[str, Any], key: str) -> str:
     value = args.get(key) or ""
     if not isinstance(value, str):
-        raise ValidationError(f"'{key}' must be text.", field=key, code="wrong_type")
+        raise ValidationError("'%(field)s' must be text.", field=key, code="wrong_type", params={"field": key})
     value = value.strip()
     if len(value) > MAX_TEXT:
-        raise ValidationError(f"'{key}' must be at most {MAX_TEXT} characters.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=key, code="too_long",
+                              params={"field": key, "limit": MAX_TEXT})
     if any(ord(ch) < 32 for ch in value):
-        raise ValidationError(f"'{key}' contains control characters.", field=key, code="invalid")
+        raise ValidationError("'%(field)s' contains control characters.", field=key, code="invalid",
+                              params={"field": key})
     return value
 
 
@@ -117,7 +119,8 @@ def _date(args: Mapping[str, Any], key: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"'{key}' must be a date such as 2026-01-31.", field=key, code="invalid") from None
+        raise ValidationError("'%(field)s' must be a date such as 2026-01-31.", field=key, code="invalid",
+                              params={"field": key}) from None
 
 
 def _getlist(args: Mapping[str, Any], key: str) -> list[str]:
@@ -129,7 +132,7 @@ def _getlist(args: Mapping[str, Any], key: str) -> list[str]:
     out: list[str] = []
     for value in values:
         if not isinstance(value, str):
-            raise ValidationError(f"'{key}' must be text.", field=key, code="wrong_type")
+            raise ValidationError("'%(field)s' must be text.", field=key, code="wrong_type", params={"field": key})
         out.extend(part.strip() for part in value.split(",") if part.strip())
     return out
 
@@ -139,15 +142,16 @@ def parse(args: Mapping[str, Any]) -> DeviceQuery:
     statuses = _getlist(args, "status")
     for status in statuses:
         if status not in DEVICE_STATUSES:
-            raise ValidationError(f"'status' must be one of {', '.join(DEVICE_STATUSES)}.", field="status",
-                                  code="invalid")
+            raise ValidationError("'status' must be one of %(choices)s.", field="status",
+                                  code="invalid", params={"choices": ", ".join(DEVICE_STATUSES)})
     sort = _text(args, "sort") or "name"
     descending = False
     if sort.startswith("-"):
         sort, descending = sort[1:], True
     if sort not in SORTS:
-        raise ValidationError(f"'sort' must be one of {', '.join(SORTS)} (prefix '-' or dir=desc for "
-                              "newest/largest first).", field="sort", code="invalid")
+        raise ValidationError("'sort' must be one of %(sorts)s (prefix '-' or dir=desc for "
+                              "newest/largest first).", field="sort", code="invalid",
+                              params={"sorts": ", ".join(SORTS)})
     direction = _text(args, "dir").lower()
     if direction not in ("", "asc", "desc"):
         raise ValidationError("'dir' must be asc or desc.", field="dir", code="invalid")
@@ -165,12 +169,12 @@ def parse(args: Mapping[str, Any]) -> DeviceQuery:
         limit = DEFAULT_LIMIT
     archived = _text(args, "archived") or "include"
     if archived not in ARCHIVED_CHOICES:
-        raise ValidationError(f"'archived' must be one of {', '.join(ARCHIVED_CHOICES)}.", field="archived",
-                              code="invalid")
+        raise ValidationError("'archived' must be one of %(choices)s.", field="archived",
+                              code="invalid", params={"choices": ", ".join(ARCHIVED_CHOICES)})
     compliance = _text(args, "compliance")
     if compliance and compliance not in COMPLIANCE_CHOICES:
-        raise ValidationError(f"'compliance' must be one of {', '.join(COMPLIANCE_CHOICES)}.", field="compliance",
-                              code="invalid")
+        raise ValidationError("'compliance' must be one of %(choices)s.", field="compliance",
+                              code="invalid", params={"choices": ", ".join(COMPLIANCE_CHOICES)})
     after, before = _date(args, "changed_after"), _date(args, "changed_before")
     if after and before and after > before:
         raise ValidationError("'changed_after' must not be later than 'changed_before'.", field="changed_after",

@@ -67,13 +67,14 @@ def snapshot(device: Device) -> dict[str, Any]:
 
 def _ip(value: Any, field: str) -> str:
     if not isinstance(value, str) or len(value) > 64:
-        raise ValidationError(f"'{field}' must be an IPv4 or IPv6 address.", field=field, code="invalid_ip")
+        raise ValidationError("'%(field)s' must be an IPv4 or IPv6 address.", field=field, code="invalid_ip",
+                              params={"field": field})
     try:
         # One spelling per address (e.g. IPv6 compressed, lower case), so duplicates are seen.
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
-        raise ValidationError(f"'{field}' is not a valid IPv4 or IPv6 address.", field=field,
-                              code="invalid_ip") from None
+        raise ValidationError("'%(field)s' is not a valid IPv4 or IPv6 address.", field=field,
+                              code="invalid_ip", params={"field": field}) from None
 
 
 def _ips(body: dict[str, Any], current: list[str] | None) -> list[str] | None:
@@ -89,7 +90,8 @@ def _ips(body: dict[str, Any], current: list[str] | None) -> list[str] | None:
             raise ValidationError("'management_ips' must be a list of IP addresses.", field="management_ips",
                                   code="wrong_type")
         if len(raw) > MAX_IPS:
-            raise ValidationError(f"At most {MAX_IPS} management IPs.", field="management_ips", code="too_long")
+            raise ValidationError("At most %(limit)s management IPs.", field="management_ips", code="too_long",
+                                  params={"limit": MAX_IPS})
         ips = [_ip(value, f"management_ips[{i}]") for i, value in enumerate(raw)]
     elif current:
         ips = list(current)
@@ -113,17 +115,17 @@ def _custom_fields(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValidationError("'custom_fields' must be an object.", field="custom_fields", code="wrong_type")
     if len(value) > MAX_CUSTOM_FIELDS:
-        raise ValidationError(f"At most {MAX_CUSTOM_FIELDS} custom fields.", field="custom_fields",
-                              code="too_long")
+        raise ValidationError("At most %(limit)s custom fields.", field="custom_fields",
+                              code="too_long", params={"limit": MAX_CUSTOM_FIELDS})
     for key, item in value.items():
         field = f"custom_fields.{key}"
         if not key or len(key) > MAX_CUSTOM_KEY or NAME_FORBIDDEN.search(key):
-            raise ValidationError(f"Custom field names are 1-{MAX_CUSTOM_KEY} printable characters.",
-                                  field=field, code="invalid")
+            raise ValidationError("Custom field names are 1-%(limit)s printable characters.",
+                                  field=field, code="invalid", params={"limit": MAX_CUSTOM_KEY})
         if isinstance(item, str):
             if len(item) > MAX_CUSTOM_VALUE:
-                raise ValidationError(f"'{key}' must be at most {MAX_CUSTOM_VALUE} characters.", field=field,
-                                      code="too_long")
+                raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=field,
+                                      code="too_long", params={"field": key, "limit": MAX_CUSTOM_VALUE})
             check_text(item, field)
         elif item is not None and not isinstance(item, bool | int | float):
             raise ValidationError("Custom field values are strings, numbers, booleans or null.", field=field,
@@ -141,7 +143,7 @@ def _tags(body: dict[str, Any]) -> list[str] | None:
     if not isinstance(raw, list) or not all(isinstance(tag, str) for tag in raw):
         raise ValidationError("'tags' must be a list of strings.", field="tags", code="wrong_type")
     if len(raw) > MAX_TAGS:
-        raise ValidationError(f"At most {MAX_TAGS} tags.", field="tags", code="too_long")
+        raise ValidationError("At most %(limit)s tags.", field="tags", code="too_long", params={"limit": MAX_TAGS})
     tags = sorted({tag.strip().lower() for tag in raw if tag.strip()})
     for index, tag in enumerate(tags):
         if not TAG_RE.match(tag):
@@ -236,8 +238,8 @@ def create_device(
     slug = _slug(body)
     if slug is not None:
         if _free_slug(project, slug) != slug:
-            raise Conflict(f"A device with slug '{slug}' already exists in this project.", field="slug",
-                           code="slug_taken")
+            raise Conflict("A device with slug '%(slug)s' already exists in this project.", field="slug",
+                           code="slug_taken", params={"slug": slug})
     else:
         slug = _free_slug(project, slugify(values["name"], 60))
     device = Device(id=new_id(), team_id=access.team.id, project_id=project.id, slug=slug,
@@ -276,8 +278,8 @@ def update_device(user: User | Actor, device_id: str, body: dict[str, Any]) -> t
               "tags": tag_names(device)}
     if slug is not None and slug != device.slug:
         if _free_slug(device.project, slug, exclude=device.id) != slug:
-            raise Conflict(f"A device with slug '{slug}' already exists in this project.", field="slug",
-                           code="slug_taken")
+            raise Conflict("A device with slug '%(slug)s' already exists in this project.", field="slug",
+                           code="slug_taken", params={"slug": slug})
         device.slug = slug
     old_snapshot = snapshot(device)
     for key, value in values.items():

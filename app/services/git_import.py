@@ -115,7 +115,7 @@ def _actor(project: Project, username: str | None) -> User:
     if username:
         user = db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
         if user is None:
-            raise NotFound(f"No user '{username}'.")
+            raise NotFound("No user '%(username)s'.", params={"username": username})
         return user
     user = db.session.scalar(
         select(User).join(Membership, Membership.user_id == User.id)
@@ -143,8 +143,8 @@ def import_git(
     try:
         validate_config_name(config_name)
     except InvalidChange as exc:
-        raise ValidationError(f"'{config_name}' is not a valid config name: {exc.message}", field="config",
-                              code="invalid") from None
+        raise ValidationError("'%(name)s' is not a valid config name: %(reason)s", field="config",
+                              code="invalid", params={"name": config_name, "reason": exc.message}) from None
 
     try:
         total = count_commits(source)
@@ -156,7 +156,8 @@ def import_git(
             if progress is not None:
                 progress(done, total, "reading history")
     except RepositoryNotFound:
-        raise ValidationError(f"{source} is not a git repository.", field="source", code="invalid") from None
+        raise ValidationError("%(source)s is not a git repository.", field="source", code="invalid",
+                              params={"source": source}) from None
 
     summary.layout = detect_layout(set(per_file))
     files = sorted((path, device_of(path, summary.layout)) for path in per_file)

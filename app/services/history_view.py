@@ -70,16 +70,18 @@ def _int(args: Mapping[str, Any], key: str) -> int | None:
     try:
         value = int(raw)
     except (TypeError, ValueError):
-        raise ValidationError(f"'{key}' must be a version number.", field=key, code="invalid") from None
+        raise ValidationError("'%(field)s' must be a version number.", field=key, code="invalid",
+                              params={"field": key}) from None
     if value < 0 or value > 2**31:
-        raise ValidationError(f"'{key}' is out of range.", field=key, code="invalid")
+        raise ValidationError("'%(field)s' is out of range.", field=key, code="invalid", params={"field": key})
     return value
 
 
 def _text(args: Mapping[str, Any], key: str, limit: int) -> str:
     value = args.get(key) or ""
     if not isinstance(value, str) or len(value) > limit or "\0" in value:
-        raise ValidationError(f"'{key}' must be at most {limit} characters of text.", field=key, code="invalid")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters of text.", field=key, code="invalid",
+                              params={"field": key, "limit": limit})
     return value.strip()
 
 
@@ -87,7 +89,8 @@ def parse(args: Mapping[str, Any]) -> HistoryQuery:
     """Validates the history page's parameters (one refusal per bad parameter, naming it)."""
     kind = _text(args, "kind", 20)
     if kind and kind not in KINDS:
-        raise ValidationError(f"'kind' must be one of {', '.join(KINDS)}.", field="kind", code="invalid")
+        raise ValidationError("'kind' must be one of %(choices)s.", field="kind", code="invalid",
+                              params={"choices": ", ".join(KINDS)})
     at = None
     raw_at = _text(args, "at", 40)
     if raw_at:

@@ -47,17 +47,19 @@ def _parse_settings(body: dict[str, Any], base: Settings) -> Settings:
         try:
             settings.config_name = validate_config_name(name)
         except InvalidChange as exc:
-            raise ValidationError(f"'config_name': {exc.message}", field="config_name", code="invalid") from None
+            raise ValidationError("'config_name': %(reason)s", field="config_name", code="invalid",
+                                  params={"reason": exc.message}) from None
     if "platform" in body:
         platform = body["platform"]
         if not isinstance(platform, str) or (platform != PLATFORM_AUTO and platform not in PRESETS):
-            raise ValidationError(f"'platform' must be 'auto' or one of: {', '.join(PRESETS)}.", field="platform",
-                                  code="invalid_choice")
+            raise ValidationError("'platform' must be 'auto' or one of: %(choices)s.", field="platform",
+                                  code="invalid_choice", params={"choices": ", ".join(PRESETS)})
         settings.platform = body["platform"]
     if "noise_presets" in body:
         if body["noise_presets"] not in config_rules.NOISE_MODES:
-            raise ValidationError(f"'noise_presets' must be one of: {', '.join(config_rules.NOISE_MODES)}.",
-                                  field="noise_presets", code="invalid_choice")
+            raise ValidationError("'noise_presets' must be one of: %(choices)s.",
+                                  field="noise_presets", code="invalid_choice",
+                                  params={"choices": ", ".join(config_rules.NOISE_MODES)})
         settings.noise_presets = body["noise_presets"]
     if "redaction" in body:
         if not isinstance(body["redaction"], bool):
@@ -126,8 +128,8 @@ def _device_by_name(actor: Actor, project: Project, access: TeamAccess, name: st
         found = list(db.session.scalars(
             select(Device).where(Device.project_id == project.id, Device.slug == wanted.lower()).limit(1)))
     if len(found) > 1:
-        raise Conflict(f"More than one device of this project is named '{wanted}'; rename one.",
-                       code="ambiguous_device")
+        raise Conflict("More than one device of this project is named '%(name)s'; rename one.",
+                       code="ambiguous_device", params={"name": wanted})
     if found:
         return found[0], access
     return devices.create_device(actor, project.id, {"name": wanted})
@@ -140,7 +142,7 @@ def _write_config(
     access.require("version.write")
     limit = current_app.config["INFRATRACE"].max_config_bytes
     if len(data) > limit:
-        raise TooLarge(f"The config is larger than {limit} bytes.", field="config")
+        raise TooLarge("The config is larger than %(limit)s bytes.", field="config", params={"limit": limit})
     if not data.strip():
         raise ValidationError("The config is empty; nothing was stored.", field="config", code="empty_config")
     device, access = _device_by_name(actor, project, access, name, name_field)
@@ -152,12 +154,13 @@ def _text_field(body: dict[str, Any], key: str, required: bool = False, limit: i
     value = body.get(key)
     if value is None:
         if required:
-            raise ValidationError(f"'{key}' is required.", field=key, code="required")
+            raise ValidationError("'%(field)s' is required.", field=key, code="required", params={"field": key})
         return None
     if not isinstance(value, str):
-        raise ValidationError(f"'{key}' must be a string.", field=key, code="wrong_type")
+        raise ValidationError("'%(field)s' must be a string.", field=key, code="wrong_type", params={"field": key})
     if limit is not None and len(value) > limit:
-        raise ValidationError(f"'{key}' must be at most {limit} characters.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=key, code="too_long",
+                              params={"field": key, "limit": limit})
     return value
 
 
@@ -197,8 +200,8 @@ def upload(who: User | Actor, project_id: str, name: str, config_name: str, data
     except InvalidChange as exc:
         raise ValidationError(exc.message, field="config", code="invalid") from None
     if message is not None and len(message) > versions.MAX_MESSAGE:
-        raise ValidationError(f"The message must be at most {versions.MAX_MESSAGE} characters.", field="message",
-                              code="too_long")
+        raise ValidationError("The message must be at most %(limit)s characters.", field="message",
+                              code="too_long", params={"limit": versions.MAX_MESSAGE})
     message = check_text(message or "", "message").strip() or f"Upload configs/{config_name}"
     device, result, changed = _write_config(actor, project, access, name, config_name, data, message, "name")
     return {"device": device.id, "device_name": device.name, **result}, changed
@@ -229,8 +232,8 @@ def preview(user: User, project_id: str, body: dict[str, Any]) -> dict[str, Any]
     access.require("version.read")
     limit = body.get("limit", DEFAULT_PREVIEW_VERSIONS)
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_PREVIEW_VERSIONS:
-        raise ValidationError(f"'limit' must be a whole number from 1 to {MAX_PREVIEW_VERSIONS}.", field="limit",
-                              code="invalid")
+        raise ValidationError("'limit' must be a whole number from 1 to %(limit)s.", field="limit",
+                              code="invalid", params={"limit": MAX_PREVIEW_VERSIONS})
     settings = _parse_settings({k: v for k, v in body.items() if k in SETTINGS_FIELDS},
                                load_settings(project.id))
     ruleset = ruleset_for(device, settings)

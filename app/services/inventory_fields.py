@@ -27,10 +27,12 @@ def slug_field(body: Mapping[str, Any], key: str = "slug", max_length: int = 64)
         return None
     if not isinstance(value, str) or not SLUG_PATTERN.match(value):
         raise ValidationError(
-            f"'{key}' must be lower-case letters, digits and single hyphens.", field=key, code="invalid"
+            "'%(field)s' must be lower-case letters, digits and single hyphens.", field=key, code="invalid",
+            params={"field": key}
         )
     if len(value) > max_length:
-        raise ValidationError(f"'{key}' must be at most {max_length} characters.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=key, code="too_long",
+                              params={"field": key, "limit": max_length})
     return value
 
 
@@ -40,19 +42,22 @@ def metadata_field(body: Mapping[str, Any], key: str = "metadata") -> dict[str, 
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError(f"'{key}' must be a JSON object.", field=key, code="wrong_type")
+        raise ValidationError("'%(field)s' must be a JSON object.", field=key, code="wrong_type", params={"field": key})
     if len(value) > METADATA_MAX_KEYS:
-        raise ValidationError(f"'{key}' may have at most {METADATA_MAX_KEYS} keys.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' may have at most %(limit)s keys.", field=key, code="too_long",
+                              params={"field": key, "limit": METADATA_MAX_KEYS})
     for name in value:
         if not isinstance(name, str) or not name.strip():
-            raise ValidationError(f"'{key}' keys must be non-empty strings.", field=key, code="invalid")
+            raise ValidationError("'%(field)s' keys must be non-empty strings.", field=key, code="invalid",
+                                  params={"field": key})
         if len(name) > METADATA_MAX_KEY_LENGTH:
             raise ValidationError(
-                f"'{key}' keys must be at most {METADATA_MAX_KEY_LENGTH} characters.", field=key, code="too_long"
+                "'%(field)s' keys must be at most %(limit)s characters.", field=key, code="too_long",
+                params={"field": key, "limit": METADATA_MAX_KEY_LENGTH}
             )
     if len(json.dumps(value).encode()) > METADATA_MAX_BYTES:
-        raise ValidationError(f"'{key}' must be at most {METADATA_MAX_BYTES} bytes as JSON.", field=key,
-                              code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s bytes as JSON.", field=key,
+                              code="too_long", params={"field": key, "limit": METADATA_MAX_BYTES})
     return value
 
 
@@ -63,11 +68,13 @@ def date_field(body: Mapping[str, Any], key: str) -> date | None:
     if isinstance(value, date):
         return value
     if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValidationError(f"'{key}' must be a date as YYYY-MM-DD.", field=key, code="invalid")
+        raise ValidationError("'%(field)s' must be a date as YYYY-MM-DD.", field=key, code="invalid",
+                              params={"field": key})
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValidationError(f"'{key}' is not a real date ({value}).", field=key, code="invalid") from None
+        raise ValidationError("'%(field)s' is not a real date (%(value)s).", field=key, code="invalid",
+                              params={"field": key, "value": value}) from None
 
 
 def text_field(body: Mapping[str, Any], key: str, *, max_length: int) -> str:
@@ -76,14 +83,16 @@ def text_field(body: Mapping[str, Any], key: str, *, max_length: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise ValidationError(f"'{key}' must be a string.", field=key, code="wrong_type")
+        raise ValidationError("'%(field)s' must be a string.", field=key, code="wrong_type", params={"field": key})
     if len(value) > max_length:
-        raise ValidationError(f"'{key}' must be at most {max_length} characters.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=key, code="too_long",
+                              params={"field": key, "limit": max_length})
     return check_text(value, key).strip()
 
 
 def status_field(body: Mapping[str, Any], key: str, choices: tuple[str, ...]) -> str:
     value = body.get(key)
     if value not in choices:
-        raise ValidationError(f"'{key}' must be one of: {', '.join(choices)}.", field=key, code="invalid_choice")
+        raise ValidationError("'%(field)s' must be one of: %(choices)s.", field=key, code="invalid_choice",
+                              params={"field": key, "choices": ", ".join(choices)})
     return value  # type: ignore[return-value]

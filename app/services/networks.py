@@ -56,8 +56,9 @@ def parse_cidr(value: Any) -> str:
         return str(ipaddress.ip_network(text, strict=True))
     except ValueError as exc:
         raise ValidationError(
-            f"'cidr' is not a valid network ({exc}); give the network address and prefix, "
+            "'cidr' is not a valid network (%(reason)s); give the network address and prefix, "
             "e.g. 10.0.0.0/24 or 2001:db8::/48.",
+            params={"reason": str(exc)},
             field="cidr",
             code="invalid_cidr",
         ) from None
@@ -68,28 +69,34 @@ def parse_vlans(value: Any) -> list[dict[str, Any]]:
         raise ValidationError("'vlans' must be a list of {\"vid\", \"name\", \"description\"}.", field="vlans",
                               code="wrong_type")
     if len(value) > MAX_VLANS:
-        raise ValidationError(f"'vlans' may hold at most {MAX_VLANS} entries.", field="vlans", code="too_long")
+        raise ValidationError("'vlans' may hold at most %(limit)s entries.", field="vlans", code="too_long",
+                              params={"limit": MAX_VLANS})
     seen: set[int] = set()
     vlans = []
     for index, item in enumerate(value):
         where = f"vlans[{index}]"
         if not isinstance(item, dict):
-            raise ValidationError(f"'{where}' must be an object.", field=where, code="wrong_type")
+            raise ValidationError("'%(where)s' must be an object.", field=where, code="wrong_type",
+                                  params={"where": where})
         for key in item:
             if key not in VLAN_FIELDS:
-                raise ValidationError(f"Unknown field '{where}.{key}'.", field=f"{where}.{key}", code="unknown_field")
+                raise ValidationError("Unknown field '%(field)s'.", field=f"{where}.{key}", code="unknown_field",
+                                      params={"field": f"{where}.{key}"})
         vid = item.get("vid")
         if isinstance(vid, bool) or not isinstance(vid, int) or not 1 <= vid <= 4094:
-            raise ValidationError(f"'{where}.vid' must be a whole number from 1 to 4094.", field=f"{where}.vid",
-                                  code="invalid_vid")
+            raise ValidationError("'%(where)s.vid' must be a whole number from 1 to 4094.", field=f"{where}.vid",
+                                  code="invalid_vid", params={"where": where})
         if vid in seen:
-            raise ValidationError(f"VLAN {vid} is listed twice; a VLAN id is unique in a network.",
-                                  field=f"{where}.vid", code="duplicate_vid")
+            raise ValidationError("VLAN %(vid)s is listed twice; a VLAN id is unique in a network.",
+                                  field=f"{where}.vid", code="duplicate_vid", params={"vid": vid})
         seen.add(vid)
         try:
             name = name_field(item, "name", max_length=NAME_MAX, required=False)
             description = text_field(item, "description", max_length=VLAN_DESCRIPTION_MAX)
         except ValidationError as exc:
+            if exc.params.get("field") == exc.field:  # the template names the field: keep it translatable
+                raise ValidationError(exc.template, field=f"{where}.{exc.field}", code=exc.code,
+                                      params={**exc.params, "field": f"{where}.{exc.field}"}) from None
             raise ValidationError(exc.message.replace(f"'{exc.field}'", f"'{where}.{exc.field}'"),
                                   field=f"{where}.{exc.field}", code=exc.code) from None
         vlans.append({"vid": vid, "name": name, "description": description})
@@ -148,7 +155,7 @@ def update_network(access: TeamAccess, network: Network, body: dict[str, Any]) -
     check_fields(body, NETWORK_FIELDS)
     for key in ("name", "cidr"):
         if key in body and body[key] in (None, ""):
-            raise ValidationError(f"'{key}' is required.", field=key, code="required")
+            raise ValidationError("'%(field)s' is required.", field=key, code="required", params={"field": key})
     vlans = parse_vlans(body["vlans"]) if "vlans" in body else None
     before = snapshot(network)
     _apply(network, body)

@@ -117,12 +117,13 @@ def _check_events(value: Any) -> list[str]:
     if value is None:
         return list(WEBHOOK_EVENTS)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValidationError(f"'events' must be a non-empty list of: {', '.join(WEBHOOK_EVENTS)}.",
-                              field="events", code="wrong_type")
+        raise ValidationError("'events' must be a non-empty list of: %(choices)s.",
+                              field="events", code="wrong_type", params={"choices": ", ".join(WEBHOOK_EVENTS)})
     unknown = sorted(set(value) - set(WEBHOOK_EVENTS))
     if unknown:
-        raise ValidationError(f"Unknown event(s): {', '.join(unknown)}; known: {', '.join(WEBHOOK_EVENTS)}.",
-                              field="events", code="invalid")
+        raise ValidationError("Unknown event(s): %(unknown)s; known: %(choices)s.",
+                              field="events", code="invalid",
+                              params={"unknown": ", ".join(unknown), "choices": ", ".join(WEBHOOK_EVENTS)})
     return [e for e in WEBHOOK_EVENTS if e in value]
 
 
@@ -166,7 +167,8 @@ def create_webhook(user: User, project_id: str, body: dict[str, Any]) -> tuple[W
     check_fields(body, {"url", "events", "description", "active"}, required=("url",))
     count = db.session.scalar(select(func.count(Webhook.id)).where(Webhook.project_id == project.id)) or 0
     if count >= MAX_WEBHOOKS:
-        raise ValidationError(f"A project has at most {MAX_WEBHOOKS} webhooks.", field="url", code="too_many")
+        raise ValidationError("A project has at most %(limit)s webhooks.", field="url", code="too_many",
+                              params={"limit": MAX_WEBHOOKS})
     secret = "whsec_" + secrets.token_urlsafe(32)
     hook = Webhook(team_id=project.team_id, project_id=project.id, url=_check_url(body["url"]),
                    events=_check_events(body.get("events")), description=_description(body.get("description")),
@@ -481,7 +483,8 @@ def _has_watchers(device: Device, mode: str) -> bool:
 def _mode(body: dict[str, Any]) -> str:
     mode = body.get("mode", "each")
     if mode not in WATCH_MODES:
-        raise ValidationError(f"'mode' must be one of: {', '.join(WATCH_MODES)}.", field="mode", code="invalid")
+        raise ValidationError("'mode' must be one of: %(choices)s.", field="mode", code="invalid",
+                              params={"choices": ", ".join(WATCH_MODES)})
     return mode
 
 

@@ -57,4 +57,6 @@ def roles_allowed(action: str) -> tuple[str, ...]:
 
 def require(role: str | None, action: str, message: str | None = None) -> None:
     if not role_allows(role, action):
-        raise Forbidden(message or f"Your role does not allow this ({action}).", code="forbidden")
+        if message:
+            raise Forbidden(message, code="forbidden")
+        raise Forbidden("Your role does not allow this (%(action)s).", code="forbidden", params={"action": action})

@@ -76,7 +76,8 @@ def clean_filename(name: str | None, content_type: str) -> str:
 def _read_limited(stream: BinaryIO, limit: int) -> bytes:
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"The photo is larger than {limit} bytes.", field="file", code="too_large")
+        raise TooLarge("The photo is larger than %(limit)s bytes.", field="file", code="too_large",
+                       params={"limit": limit})
     return data
 
 
@@ -203,7 +204,7 @@ def _photos_at(device: Device, rev: str) -> tuple[str, list[dict[str, Any]]]:
             commit = repo.resolve(rev)
             return commit, repo.read(commit).photos
     except (RevisionNotFound, AmbiguousRevision) as exc:
-        raise NotFound(f"No such version: {exc}", code="unknown_revision") from None
+        raise NotFound("No such version: %(reason)s", code="unknown_revision", params={"reason": str(exc)}) from None
 
 
 def list_photos(user: User, device_id: str, rev: str | None = None) -> tuple[Device, str | None, list[dict]]:

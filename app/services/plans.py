@@ -99,11 +99,20 @@ def _open_invitations(team: Team) -> int:
 def _refuse(team: Team, what: str, limit: int, count: int) -> PlanLimit:
     plan = effective_plan(team)
     url = f"{current_app.config['INFRATRACE'].public_url}/teams/{team.slug}/billing"
-    return PlanLimit(
-        f"The {PLAN_TITLES.get(plan, plan)} plan allows {limit} {what} and this team has {count}. "
-        f"A team owner can upgrade the plan on the billing page: {url}",
-        extra={"limit": what, "allowed": limit, "used": count, "upgrade_url": url},
-    )
+    extra: dict[str, object] = {"limit": what, "allowed": limit, "used": count, "upgrade_url": url}
+    params: dict[str, object] = {"plan": PLAN_TITLES.get(plan, plan), "limit": limit, "count": count, "url": url}
+    # One whole sentence per limit (not the limit's name spliced in), so a translation reads as a sentence.
+    if what == "devices":
+        return PlanLimit("The %(plan)s plan allows %(limit)s devices and this team has %(count)s. A team owner "
+                         "can upgrade the plan on the billing page: %(url)s", extra=extra, params=params)
+    if what == "members":
+        return PlanLimit("The %(plan)s plan allows %(limit)s members and this team has %(count)s. A team owner "
+                         "can upgrade the plan on the billing page: %(url)s", extra=extra, params=params)
+    if what == "versions per device":
+        return PlanLimit("The %(plan)s plan allows %(limit)s versions per device and this team has %(count)s. "
+                         "A team owner can upgrade the plan on the billing page: %(url)s", extra=extra, params=params)
+    return PlanLimit("The %(plan)s plan allows %(limit)s named versions per device and this team has %(count)s. "
+                     "A team owner can upgrade the plan on the billing page: %(url)s", extra=extra, params=params)
 
 
 def check_can_change_device(team: Team, device: Device, kind: str) -> None:

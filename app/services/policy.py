@@ -44,15 +44,18 @@ def publish(version: str, summary: str) -> int:
     try:
         parsed = date.fromisoformat(version)
     except ValueError:
-        raise ValidationError(f"--version must be a date like 2026-12-01, not {version!r}.") from None
+        raise ValidationError("--version must be a date like 2026-12-01, not %(version)s.",
+                              params={"version": repr(version)}) from None
     version = parsed.isoformat()
     summary = summary.strip()
     if not summary:
         raise ValidationError("The summary of the change is empty.")
     if len(summary) > MAX_SUMMARY:
-        raise ValidationError(f"The summary is over {MAX_SUMMARY} characters; link to the full text instead.")
+        raise ValidationError("The summary is over %(limit)s characters; link to the full text instead.",
+                              params={"limit": MAX_SUMMARY})
     if version <= current_version().version:
-        raise ValidationError(f"Version {version} is not newer than the current {current_version().version}.")
+        raise ValidationError("Version %(version)s is not newer than the current %(current)s.",
+                              params={"version": version, "current": current_version().version})
     db.session.add(PolicyVersion(version=version, summary=summary))
     public_url = current_app.config["INFRATRACE"].public_url
     mailed = 0

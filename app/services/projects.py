@@ -71,8 +71,8 @@ def _check_slug_free(team_id: str, slug: str, exclude_id: str | None = None) -> 
     if exclude_id:
         stmt = stmt.where(Project.id != exclude_id)
     if db.session.scalar(stmt):
-        raise Conflict(f"The slug '{slug}' is already used by another project in this team.",
-                       field="slug", code="slug_taken")
+        raise Conflict("The slug '%(slug)s' is already used by another project in this team.",
+                       field="slug", code="slug_taken", params={"slug": slug})
 
 
 def create_project(access: TeamAccess, body: dict[str, Any]) -> Project:
@@ -137,8 +137,8 @@ def delete_project(access: TeamAccess, project: Project, cascade: bool = False) 
     devices = list(db.session.scalars(select(Device).where(Device.project_id == project.id)))
     if devices and not cascade:
         raise Conflict(
-            f"The project still has {len(devices)} device(s); delete them first or pass cascade=true.",
-            code="has_devices",
+            "The project still has %(count)s device(s); delete them first or pass cascade=true.",
+            code="has_devices", params={"count": len(devices)},
         )
     pending: list[Path] = db.session.info.setdefault(_PENDING_REPO_DELETES, [])
     for device in devices:

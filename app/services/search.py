@@ -48,7 +48,8 @@ def search(access: TeamAccess, query: str | None, per_type: int = DEFAULT_PER_TY
     if not q:
         raise ValidationError("'q' is required.", field="q", code="required")
     if len(q) > QUERY_MAX:
-        raise ValidationError(f"'q' must be at most {QUERY_MAX} characters.", field="q", code="too_long")
+        raise ValidationError("'q' must be at most %(limit)s characters.", field="q", code="too_long",
+                              params={"limit": QUERY_MAX})
     per_type = max(1, min(per_type, MAX_PER_TYPE))
     team_id = access.team.id
     results = SearchResults(query=q)

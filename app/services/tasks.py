@@ -37,8 +37,8 @@ def _status_filter(status: str | None) -> str | None:
     if status in (None, ""):
         return None
     if status not in TASK_STATUSES:
-        raise ValidationError(f"'status' must be one of: {', '.join(TASK_STATUSES)}.", field="status",
-                              code="invalid_choice")
+        raise ValidationError("'status' must be one of: %(choices)s.", field="status",
+                              code="invalid_choice", params={"choices": ", ".join(TASK_STATUSES)})
     return status
 
 
@@ -83,8 +83,8 @@ def _assignee(team_id: str, value: Any) -> User | None:
                User.deleted_at.is_(None))
     )
     if user is None:
-        raise ValidationError(f"'{value}' is not a member of this team, so cannot be assigned.",
-                              field="assignee", code="not_a_member")
+        raise ValidationError("'%(username)s' is not a member of this team, so cannot be assigned.",
+                              field="assignee", code="not_a_member", params={"username": value})
     return user
 
 

@@ -108,7 +108,8 @@ def pending_invitations(access: TeamAccess) -> list[Invitation]:
 
 def _check_role(role: object) -> str:
     if role not in ROLES:
-        raise ValidationError(f"'role' must be one of: {', '.join(ROLES)}.", field="role", code="invalid_choice")
+        raise ValidationError("'role' must be one of: %(choices)s.", field="role", code="invalid_choice",
+                              params={"choices": ", ".join(ROLES)})
     return role  # type: ignore[return-value]
 
 
@@ -166,7 +167,8 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
             select(Membership.id).where(Membership.team_id == access.team.id, Membership.user_id == user.id)
         )
         if exists:
-            raise Conflict(f"{user.username} is already a member.", code="already_member")
+            raise Conflict("%(username)s is already a member.", code="already_member",
+                           params={"username": user.username})
         plans.check_can_add_member(access.team)
         membership = Membership(team_id=access.team.id, user_id=user.id, role=role)
         db.session.add(membership)
@@ -185,7 +187,8 @@ def add_member(access: TeamAccess, email: str, role: str, base_url: str) -> Memb
             select(Membership.id).where(Membership.team_id == access.team.id, Membership.user_id == user.id)
         )
         if exists:
-            raise Conflict(f"{user.username} is already a member.", code="already_member")
+            raise Conflict("%(username)s is already a member.", code="already_member",
+                           params={"username": user.username})
     plans.check_can_add_member(access.team)
     secret = secrets.token_urlsafe(32)
     invitation = Invitation(
@@ -267,8 +270,8 @@ def delete_team(access: TeamAccess, confirm: object) -> datetime:
 
     access.require("team.delete")
     if confirm != access.team.slug:
-        raise ValidationError(f"Type the team's slug ({access.team.slug}) to confirm the deletion.",
-                              field="confirm", code="confirmation_required")
+        raise ValidationError("Type the team's slug (%(slug)s) to confirm the deletion.",
+                              field="confirm", code="confirmation_required", params={"slug": access.team.slug})
     team = access.team
     now = utcnow()
     billing.cancel_on_deletion(team)

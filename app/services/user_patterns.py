@@ -24,14 +24,16 @@ class PatternTooSlow(ValidationError):
 
 def compile_pattern(pattern: Any, field: str, ignore_case: bool = False) -> regex.Pattern[str]:
     if not isinstance(pattern, str) or not pattern.strip():
-        raise ValidationError(f"'{field}' must be a non-empty regular expression.", field=field, code="required")
+        raise ValidationError("'%(field)s' must be a non-empty regular expression.", field=field, code="required",
+                              params={"field": field})
     if len(pattern) > MAX_PATTERN:
-        raise ValidationError(f"'{field}' must be at most {MAX_PATTERN} characters.", field=field, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=field, code="too_long",
+                              params={"field": field, "limit": MAX_PATTERN})
     try:
         return regex.compile(pattern, regex.MULTILINE | (regex.IGNORECASE if ignore_case else 0))
     except (regex.error, ValueError, OverflowError) as exc:
-        raise ValidationError(f"'{field}' is not a valid regular expression: {exc}.", field=field,
-                              code="invalid_regex") from None
+        raise ValidationError("'%(field)s' is not a valid regular expression: %(reason)s.", field=field,
+                              code="invalid_regex", params={"field": field, "reason": str(exc)}) from None
 
 
 def finditer(pattern: regex.Pattern[str], text: str, field: str = "q"):  # type: ignore[no-untyped-def]

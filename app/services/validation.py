@@ -29,9 +29,11 @@ def parse_json(raw: bytes | str, *, field: str | None = None, what: str = "The r
     except JSONRefused as exc:
         if exc.reason == "malformed":
             if field is None:
-                raise BadRequest(f"{what} is not valid JSON.", code="malformed") from None
-            raise ValidationError(f"{what} is not valid JSON ({exc.message}).", field=field, code="invalid") from None
-        raise ValidationError(f"{what} is refused: {exc.message}.", field=field, code=exc.reason) from None
+                raise BadRequest("%(what)s is not valid JSON.", code="malformed", params={"what": what}) from None
+            raise ValidationError("%(what)s is not valid JSON (%(reason)s).", field=field, code="invalid",
+                                  params={"what": what, "reason": exc.message}) from None
+        raise ValidationError("%(what)s is refused: %(reason)s.", field=field, code=exc.reason,
+                              params={"what": what, "reason": exc.message}) from None
 
 
 def require_object(body: Any) -> dict[str, Any]:
@@ -44,10 +46,10 @@ def check_fields(body: Mapping[str, Any], allowed: Iterable[str], required: Iter
     allowed = set(allowed)
     for key in body:
         if key not in allowed:
-            raise ValidationError(f"Unknown field '{key}'.", field=key, code="unknown_field")
+            raise ValidationError("Unknown field '%(field)s'.", field=key, code="unknown_field", params={"field": key})
     for key in required:
         if body.get(key) in (None, ""):
-            raise ValidationError(f"'{key}' is required.", field=key, code="required")
+            raise ValidationError("'%(field)s' is required.", field=key, code="required", params={"field": key})
 
 
 def string_field(
@@ -57,15 +59,16 @@ def string_field(
     value = body.get(key)
     if value is None:
         if required:
-            raise ValidationError(f"'{key}' is required.", field=key, code="required")
+            raise ValidationError("'%(field)s' is required.", field=key, code="required", params={"field": key})
         return default
     if not isinstance(value, str):
-        raise ValidationError(f"'{key}' must be a string.", field=key, code="wrong_type")
+        raise ValidationError("'%(field)s' must be a string.", field=key, code="wrong_type", params={"field": key})
     value = value.strip()
     if required and not value:
-        raise ValidationError(f"'{key}' is required.", field=key, code="required")
+        raise ValidationError("'%(field)s' is required.", field=key, code="required", params={"field": key})
     if len(value) > max_length:
-        raise ValidationError(f"'{key}' must be at most {max_length} characters.", field=key, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=key, code="too_long",
+                              params={"field": key, "limit": max_length})
     return check_text(value, key)
 
 
@@ -79,15 +82,17 @@ def check_name(value: Any, field: str, *, max_length: int, required: bool = True
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError(f"'{field}' must be a string.", field=field, code="wrong_type")
+        raise ValidationError("'%(field)s' must be a string.", field=field, code="wrong_type", params={"field": field})
     if strip:
         value = value.strip()
     if required and not value:
-        raise ValidationError(f"'{field}' is required.", field=field, code="required")
+        raise ValidationError("'%(field)s' is required.", field=field, code="required", params={"field": field})
     if len(value) > max_length:
-        raise ValidationError(f"'{field}' must be at most {max_length} characters.", field=field, code="too_long")
+        raise ValidationError("'%(field)s' must be at most %(limit)s characters.", field=field, code="too_long",
+                              params={"field": field, "limit": max_length})
     if NAME_FORBIDDEN.search(value):
-        raise ValidationError(f"'{field}' may not contain control characters.", field=field, code="invalid")
+        raise ValidationError("'%(field)s' may not contain control characters.", field=field, code="invalid",
+                              params={"field": field})
     return value
 
 
@@ -105,7 +110,8 @@ def name_field(body: Mapping[str, Any], key: str, *, max_length: int, required: 
 def check_text(value: str, field: str) -> str:
     """Free text may hold tabs and line breaks, never other controls or lone surrogates."""
     if TEXT_FORBIDDEN.search(value):
-        raise ValidationError(f"'{field}' contains control characters.", field=field, code="invalid")
+        raise ValidationError("'%(field)s' contains control characters.", field=field, code="invalid",
+                              params={"field": field})
     return value
 
 
@@ -114,7 +120,8 @@ def choice_field(body: Mapping[str, Any], key: str, choices: Iterable[str], defa
     value = body.get(key, default)
     if value not in choices:
         raise ValidationError(
-            f"'{key}' must be one of: {', '.join(choices)}.", field=key, code="invalid_choice"
+            "'%(field)s' must be one of: %(choices)s.", field=key, code="invalid_choice",
+            params={"field": key, "choices": ", ".join(choices)}
         )
     return value
 
@@ -134,7 +141,7 @@ def flag_arg(args: Mapping[str, Any], name: str, default: bool = False) -> bool:
         return True
     if lowered in FALSE_WORDS:
         return False
-    raise ValidationError(f"'{name}' must be true or false.", field=name, code="invalid")
+    raise ValidationError("'%(field)s' must be true or false.", field=name, code="invalid", params={"field": name})
 
 
 def time_arg(args: Mapping[str, Any], name: str) -> datetime | None:
@@ -146,8 +153,8 @@ def time_arg(args: Mapping[str, Any], name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(raw.replace("z", "Z"))
     except ValueError:
-        raise ValidationError(f"'{name}' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
-                              code="invalid") from None
+        raise ValidationError("'%(field)s' must be a date (2026-03-01) or an RFC 3339 time.", field=name,
+                              code="invalid", params={"field": name}) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
         if len(raw) == 10:

@@ -99,8 +99,9 @@ def check_url_target(url: str) -> None:
         checked_addresses(parts.hostname or "", _port(parts), allow_private_targets=False)
     except TargetRefused as exc:
         raise ValidationError(
-            f"Webhook URLs must point at a public address: {exc}. (A site administrator can allow private "
-            "addresses on an on-premises install.)", field="url", code="private_address") from None
+            "Webhook URLs must point at a public address: %(reason)s. (A site administrator can allow private "
+            "addresses on an on-premises install.)", field="url", code="private_address",
+            params={"reason": str(exc)}) from None
     except (OSError, UnicodeError, ValueError):
         return  # does not resolve (yet): every delivery attempt checks again
 

@@ -35,6 +35,9 @@ from app.web.errors import shown
 from app.web.forms import ConfirmForm, DeviceForm, TagForm, VersionForm
 
 bp = Blueprint("devices", __name__)
+# `{{ error|shown }}`: pages that show a service refusal inline (device list, history, fleet search)
+# show it in the reader's language, like the forms and error pages do.
+bp.add_app_template_filter(shown, "shown")
 
 # Configs above this are shown as a download link, not highlighted (a page must stay fast).
 MAX_HIGHLIGHT_BYTES = 512 * 1024

@@ -95,7 +95,7 @@ def _project_body(form: ProjectForm) -> dict[str, Any]:
                             "status": form.status.data}
     raw = (form.metadata.data or "").strip()
     if raw:
-        body["metadata"] = parse_json(raw, field="metadata", what="Metadata")
+        body["metadata"] = parse_json(raw, field="metadata", what=gettext("Metadata"))
     else:
         body["metadata"] = {}
     return body
