@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PYBABEL=".venv/bin/pybabel"
 # The service errors (app/services/errors.py) are keywords too: their literal message templates are
 # what web pages show translated (app.web.errors.shown); the API keeps them English.
-ERRORS="ServiceError BadRequest Unauthorized PlanLimit Forbidden NotFound Conflict TooLarge ValidationError RateLimited"
+ERRORS="ServiceError BadRequest Unauthorized PlanLimit Forbidden NotFound Conflict TooLarge ValidationError RateLimited RepoBusy"
 ERROR_KEYWORDS=()
 for name in $ERRORS; do ERROR_KEYWORDS+=(-k "$name"); done
 "$PYBABEL" extract -F babel.cfg -k lazy_gettext -k _l "${ERROR_KEYWORDS[@]}" --no-location --sort-output -o translations/messages.pot .

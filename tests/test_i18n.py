@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "de" / "LC_MESSAGES"
 # The service error classes too (as scripts/i18n.sh extracts them): web pages show their messages translated.
 SERVICE_ERRORS = ("ServiceError", "BadRequest", "Unauthorized", "PlanLimit", "Forbidden", "NotFound", "Conflict",
-                  "TooLarge", "ValidationError", "RateLimited")
+                  "TooLarge", "ValidationError", "RateLimited", "RepoBusy")
 KEYWORDS = {"_": None, "gettext": None, "lazy_gettext": None, "_l": None, "_t": None,
             **{name: None for name in SERVICE_ERRORS}}
 

@@ -113,3 +113,39 @@ def test_a_plan_refusal_is_german_on_the_form_and_english_in_the_api(app, client
     assert _api_error(client, world["project"], world["owner"], name="sw4") == (
         "The Free plan allows 1 devices and this team has 1. A team owner can upgrade the plan on the billing "
         "page: http://localhost/teams/acme/billing")
+
+
+def test_the_doors_refusals_are_german_on_a_page_and_english_in_the_api(app):
+    """The one door's own refusals (role, read-only token, unknown version, busy repository) are
+    templates with params too, so a German page shows them in German."""
+    from types import SimpleNamespace
+
+    from app.services import device_door
+    from app.services.errors import ServiceError
+    from app.web.errors import shown
+
+    def refusal(call) -> ServiceError:  # type: ignore[no-untyped-def]
+        try:
+            call()
+        except ServiceError as exc:
+            return exc
+        raise AssertionError("no refusal")
+
+    access = SimpleNamespace(role="viewer", team=SimpleNamespace(slug="acme"))
+    viewer = device_door.Actor(None, frozenset({"read", "write"}), "web")
+    read_only = device_door.Actor(None, frozenset({"read"}), "api")
+    cases = [
+        (refusal(lambda: device_door.authorize(viewer, access, "version.write")),
+         "Your role does not allow this (version.write).", "Deine Rolle erlaubt das nicht (version.write)."),
+        (refusal(lambda: device_door.authorize(read_only, access, "version.write")),
+         "This token is read-only; a token with the 'write' scope is needed.", None),
+        (device_door.answer(device_door.RevisionNotFound("v9")), "No such version: v9",
+         "Diese Version gibt es nicht: v9"),
+    ]
+    for exc, english, german in cases:
+        assert exc.message == english and exc.to_dict()["error"]["message"] == english
+        with app.test_request_context("/", headers={"Accept-Language": "de"}):
+            shown_de = shown(exc)
+        assert shown_de != english, english
+        if german:
+            assert shown_de == german

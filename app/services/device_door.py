@@ -85,8 +85,9 @@ class RepoBusy(ServiceError):
 
     status, code = 503, "repo_busy"
 
-    def __init__(self, message: str = "The repository is busy; try again in a few seconds.") -> None:
-        super().__init__(message)
+    def __init__(self, message: str = "The repository is busy; try again in a few seconds.",
+                 params: dict[str, object] | None = None) -> None:
+        super().__init__(message, params=params)
         self.headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
@@ -165,19 +166,17 @@ def authorize(actor: Actor, access: TeamAccess, action: str) -> None:
     """The token's scope, then the role for `action`: 403 for either, on every transport."""
     if "write" not in actor.scopes:
         if actor.transport == "git":
-            message = "This token is read-only: pushing needs a personal access token with the 'write' scope."
-        else:
-            message = "This token is read-only; a token with the 'write' scope is needed."
-        raise Forbidden(message, code="insufficient_scope")
+            raise Forbidden("This token is read-only: pushing needs a personal access token with the 'write' "
+                            "scope.", code="insufficient_scope")
+        raise Forbidden("This token is read-only; a token with the 'write' scope is needed.", code="insufficient_scope")
     if not role_allows(access.role, action):
         if actor.transport == "git":  # git prints it as `remote: ...`: say what is needed
             needed = ACTION_MIN_ROLE.get(action, "owner")
             verb = _VERBS.get(action, "this")
-            message = (f"Your role in team {access.team.slug} is {access.role}: {verb} needs the "
-                       f"{needed} role or above.")
-        else:
-            message = f"Your role does not allow this ({action})."
-        raise Forbidden(message, code="forbidden")
+            raise Forbidden("Your role in team %(team)s is %(role)s: %(verb)s needs the %(needed)s role or above.",
+                            code="forbidden",
+                            params={"team": access.team.slug, "role": access.role, "verb": verb, "needed": needed})
+        raise Forbidden("Your role does not allow this (%(action)s).", code="forbidden", params={"action": action})
 
 
 def ensure_writable(device: Device) -> None:
@@ -234,8 +233,8 @@ def check_photo_ownership(device: Device, shas: list[Any]) -> None:
         with DeviceRepo.open(repo_path(device)) as repo:
             unknown -= repo.referenced_photo_shas()
     if unknown:
-        raise ValidationError(f"Photo {sorted(unknown)[0]} was not uploaded to this team.",
-                              field="photos", code="foreign_photo")
+        raise ValidationError("Photo %(sha)s was not uploaded to this team.", field="photos", code="foreign_photo",
+                              params={"sha": sorted(unknown)[0]})
 
 
 # -- steps 5-11 ---------------------------------------------------------------------------------
@@ -260,18 +259,20 @@ def answer(exc: BaseException) -> ServiceError | None:
     if isinstance(exc, InvalidChange):
         return ValidationError(exc.message, field=exc.field, code="invalid")
     if isinstance(exc, TagExists):
-        return Conflict(f"A tag named '{exc}' already exists.", field="name", code="tag_exists")
+        return Conflict("A tag named '%(name)s' already exists.", field="name", code="tag_exists",
+                        params={"name": str(exc)})
     if isinstance(exc, ConflictError):
         return Conflict("The device's head is no longer the given parent; read it again and retry.",
                         code="conflict", extra={"head": exc.current_head})
     if isinstance(exc, (RevisionNotFound, AmbiguousRevision)):
-        return ValidationError(f"No such version: {exc}", field="rev", code="unknown_revision")
+        return ValidationError("No such version: %(rev)s", field="rev", code="unknown_revision",
+                               params={"rev": str(exc)})
     if isinstance(exc, RepositoryBusy):
         return RepoBusy()
     if isinstance(exc, RepositoryNotFound):
         return NotFound("No such device.")
     if isinstance(exc, GitStoreError):
-        return RepoBusy(f"The repository could not be changed now ({exc}); try again.")
+        return RepoBusy("The repository could not be changed now (%(reason)s); try again.", params={"reason": str(exc)})
     return None
 
 

@@ -64,7 +64,7 @@ def _invalid(exc: InvalidChange) -> ValidationError:
 def _rev_error(exc: Exception, field: str = "rev") -> Exception:
     if isinstance(exc, AmbiguousRevision):
         return ValidationError(str(exc), field=field, code="ambiguous_revision")
-    return NotFound(f"No such version: {exc}", code="unknown_revision")
+    return NotFound("No such version: %(rev)s", code="unknown_revision", params={"rev": str(exc)})
 
 
 def _access(user: User, device_id: str, action: str) -> tuple[Device, TeamAccess]:
@@ -103,17 +103,20 @@ def _configs(body: dict[str, Any]) -> dict[str, bytes | None]:
         if given is None:
             continue
         if not isinstance(given, dict):
-            raise ValidationError(f"'{key}' must be an object of name -> content.", field=key, code="wrong_type")
+            raise ValidationError("'%(key)s' must be an object of name -> content.", field=key, code="wrong_type",
+                                  params={"key": key})
         for name, value in given.items():
             field = f"configs.{name}"
             if name in result:
-                raise ValidationError(f"Config '{name}' is given twice.", field=field, code="duplicate")
+                raise ValidationError("Config '%(name)s' is given twice.", field=field, code="duplicate",
+                                      params={"name": name})
             if value is None:
                 result[name] = None
                 continue
             data = decode(value, field)
             if len(data) > limit:
-                raise TooLarge(f"Config '{name}' is larger than {limit} bytes.", field=field)
+                raise TooLarge("Config '%(name)s' is larger than %(limit)s bytes.", field=field,
+                               params={"name": name, "limit": limit})
             result[name] = data
     return result
 
@@ -141,8 +144,8 @@ def _message(body: dict[str, Any]) -> str:
     if not isinstance(message, str):
         raise ValidationError("'message' must be a string.", field="message", code="wrong_type")
     if len(message) > MAX_MESSAGE:
-        raise ValidationError(f"'message' must be at most {MAX_MESSAGE} characters.", field="message",
-                              code="too_long")
+        raise ValidationError("'message' must be at most %(limit)s characters.", field="message",
+                              code="too_long", params={"limit": MAX_MESSAGE})
     return message
 
 
@@ -215,8 +218,8 @@ def import_versions(user: User | Actor, device_id: str, body: dict[str, Any]) ->
     if not isinstance(items, list):
         raise ValidationError("'versions' must be a list of versions.", field="versions", code="wrong_type")
     if len(items) > MAX_IMPORT_VERSIONS:
-        raise TooLarge(f"At most {MAX_IMPORT_VERSIONS} versions per import; split the history.",
-                       field="versions")
+        raise TooLarge("At most %(limit)s versions per import; split the history.",
+                       field="versions", params={"limit": MAX_IMPORT_VERSIONS})
     parent = _parent(body)
     wanted: list[ImportVersion] = []
     for index, item in enumerate(items):
@@ -283,8 +286,8 @@ def _expected_parent(repo: DeviceRepo, parent: str | None) -> str | None:
     try:
         return repo.resolve(parent)
     except (RevisionNotFound, AmbiguousRevision) as exc:
-        raise ValidationError(f"'parent' does not name a commit of this device: {exc}",
-                              field="parent", code="unknown_parent") from None
+        raise ValidationError("'parent' does not name a commit of this device: %(reason)s",
+                              field="parent", code="unknown_parent", params={"reason": str(exc)}) from None
 
 
 def commit(
@@ -510,7 +513,7 @@ def read_file(user: User, device_id: str, rev: str, path: str) -> bytes:
     except (RevisionNotFound, AmbiguousRevision) as exc:
         raise _rev_error(exc) from None
     except FileNotFoundError:
-        raise NotFound(f"No file '{path}' in this version.", code="not_found") from None
+        raise NotFound("No file '%(path)s' in this version.", code="not_found", params={"path": path}) from None
 
 
 def resolve(user: User, device_id: str, rev: str) -> str:
@@ -530,7 +533,8 @@ def _context(value: Any) -> int:
     except (TypeError, ValueError):
         raise ValidationError("'context' must be a whole number.", field="context", code="invalid") from None
     if not 0 <= context <= MAX_CONTEXT:
-        raise ValidationError(f"'context' must be from 0 to {MAX_CONTEXT}.", field="context", code="invalid")
+        raise ValidationError("'context' must be from 0 to %(limit)s.", field="context", code="invalid",
+                              params={"limit": MAX_CONTEXT})
     return context
 
 
@@ -626,15 +630,15 @@ def create_tag(user: User | Actor, device_id: str, body: dict[str, Any]) -> TagI
     if not isinstance(rev, str):
         raise ValidationError("'rev' must be a string.", field="rev", code="wrong_type")
     if not isinstance(message, str) or len(message) > MAX_MESSAGE:
-        raise ValidationError(f"'message' must be a string of at most {MAX_MESSAGE} characters.",
-                              field="message", code="invalid")
+        raise ValidationError("'message' must be a string of at most %(limit)s characters.",
+                              field="message", code="invalid", params={"limit": MAX_MESSAGE})
 
     def move(repo: DeviceRepo) -> Moved:
         try:
             tag = repo.create_tag(name, rev, message, author_for(actor.user))  # type: ignore[arg-type]
         except (RevisionNotFound, AmbiguousRevision) as exc:
-            raise ValidationError(f"'rev' does not name a version: {exc}", field="rev",
-                                  code="unknown_revision") from None
+            raise ValidationError("'rev' does not name a version: %(reason)s", field="rev",
+                                  code="unknown_revision", params={"reason": str(exc)}) from None
         return Moved(True, None, "create", "device_tag", {"tag": tag.name, "commit": tag.target}, result=tag)
 
     return device_door.change_refs(actor, device, access, RefChange("tag.create", "tag.write", move)).result
@@ -649,7 +653,7 @@ def delete_tag(user: User | Actor, device_id: str, name: str) -> None:
         try:
             repo.delete_tag(name)
         except (InvalidChange, RevisionNotFound):
-            raise NotFound(f"No tag named '{name}'.") from None
+            raise NotFound("No tag named '%(name)s'.", params={"name": name}) from None
         return Moved(True, None, "delete", "device_tag", {"tag": name, "commit": target})
 
     device_door.change_refs(actor, device, access, RefChange("tag.delete", "tag.delete", move))
