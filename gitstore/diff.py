@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import pygit2
 from pygit2.enums import DeltaStatus, DiffFind, DiffOption, FileMode
 
+from .gc_pause import cyclic_gc_paused
 from .linediff import LineDiffOptions, diff_lines, split_hunk
 from .models import FileChange, FileDiff, Hunk, PortsDiff
 from .textchange import TextChange
@@ -207,6 +208,8 @@ class _Entry:
     load: Callable[[], tuple[bytes, bytes]]
 
 
+# A large diff builds tens of thousands of line objects, all kept: no cycle collection meanwhile.
+@cyclic_gc_paused()
 def _render(
     items: Iterator[_Entry],
     context_lines: int,
