@@ -59,6 +59,19 @@ class World:
         return response
 
 
+def team_with_project(app, client, owner: dict[str, str], member_email: str, role: str) -> tuple[str, str]:
+    """The team Acme of `owner`'s user, with one more member (`member_email` as `role`), and its
+    project Core (inserted through the models, as above): (team id, project id)."""
+    client.post("/api/v1/teams", json={"name": "Acme"}, headers=owner)
+    client.post("/api/v1/teams/acme/members", json={"email": member_email, "role": role}, headers=owner)
+    with app.app_context():
+        team = db.session.query(Team).filter_by(slug="acme").one()
+        project = Project(team_id=team.id, name="Core", slug="core", description="")
+        db.session.add(project)
+        db.session.commit()
+        return team.id, project.id
+
+
 @pytest.fixture(name="world")
 def world_fixture(client, make_user, token_for, app) -> World:
     return World(client, make_user, token_for, app)

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.i18n import LANGUAGES
 from app.web.forms import LANGUAGE_CHOICES
 from tests.client_support import PASSWORD, bearer, csrf_from, get_csrf
+from tests.device_support import team_with_project
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "translations" / "de" / "LC_MESSAGES"
@@ -189,16 +190,7 @@ def german_world(app, client, make_user, token_for, login):
     owner_id, _ = make_user("alice")
     make_user("bob")
     owner = bearer(token_for(owner_id))
-    client.post("/api/v1/teams", json={"name": "Acme"}, headers=owner)
-    client.post("/api/v1/teams/acme/members", json={"email": "bob@example.com", "role": "editor"}, headers=owner)
-    from app.models import Project, Team
-
-    with app.app_context():
-        team = db.session.query(Team).filter_by(slug="acme").one()
-        project = Project(team_id=team.id, name="Core", slug="core", description="")
-        db.session.add(project)
-        db.session.commit()
-        project_id = project.id
+    _, project_id = team_with_project(app, client, owner, "bob@example.com", "editor")
     device = client.post(f"/api/v1/projects/{project_id}/devices", json={"name": "sw1"}, headers=owner).get_json()
     client.post(f"/api/v1/devices/{device['id']}/versions",
                 json={"message": "first", "configs": {"running-config": "hostname sw1\n"}}, headers=owner)
@@ -418,16 +410,7 @@ def test_policy_billing_compliance_integrity_and_watch_mails_are_german_for_a_ge
     bob_id, _ = make_user("bob")
     _german_users(app, "alice", "bob")
     alice, bob = bearer(token_for(alice_id)), bearer(token_for(bob_id))
-    client.post("/api/v1/teams", json={"name": "Acme"}, headers=alice)
-    client.post("/api/v1/teams/acme/members", json={"email": "bob@example.com", "role": "editor"}, headers=alice)
-    from app.models import Project
-
-    with app.app_context():
-        team = db.session.query(Team).filter_by(slug="acme").one()
-        project = Project(team_id=team.id, name="Core", slug="core", description="")
-        db.session.add(project)
-        db.session.commit()
-        project_id, team_id = project.id, team.id
+    team_id, project_id = team_with_project(app, client, alice, "bob@example.com", "editor")
     device = client.post(f"/api/v1/projects/{project_id}/devices", json={"name": "sw1"}, headers=alice).get_json()
     assert client.put(f"/api/v1/devices/{device['id']}/watch", json={"mode": "each"}, headers=alice
                       ).status_code == 200

@@ -10,9 +10,9 @@ import html
 
 import pytest
 
-from app.extensions import db
 from app.services import plans
 from tests.client_support import bearer, csrf_from
+from tests.device_support import team_with_project
 
 
 @pytest.fixture
@@ -20,16 +20,7 @@ def world(app, client, make_user, token_for, login):
     owner_id, _ = make_user("alice")
     viewer_id, _ = make_user("carol")
     owner = bearer(token_for(owner_id))
-    client.post("/api/v1/teams", json={"name": "Acme"}, headers=owner)
-    client.post("/api/v1/teams/acme/members", json={"email": "carol@example.com", "role": "viewer"}, headers=owner)
-    from app.models import Project, Team
-
-    with app.app_context():
-        team = db.session.query(Team).filter_by(slug="acme").one()
-        project = Project(team_id=team.id, name="Core", slug="core", description="")
-        db.session.add(project)
-        db.session.commit()
-        project_id = project.id
+    _, project_id = team_with_project(app, client, owner, "carol@example.com", "viewer")
     response = client.post(f"/api/v1/projects/{project_id}/devices", json={"name": "sw1"}, headers=owner)
     assert response.status_code == 201
     return {"project": project_id, "owner": owner, "viewer": bearer(token_for(viewer_id)), "login": login}

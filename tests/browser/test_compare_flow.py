@@ -7,16 +7,14 @@ under test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 import pytest
 
-from tests.client_support import PASSWORD
+from tests.browser.pages_support import ARTIFACTS, log_in
 from tests.device_support import world_fixture  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BASE = "".join(
     f"interface Gi1/0/{n}\n description access port {n}\n switchport access vlan {100 + n}\n!\n"
     for n in range(1, 61)
@@ -26,14 +24,6 @@ BASE = "".join(
 def _config(secret: str, vlan19: int = 119) -> str:
     return ("hostname core-sw-1\n" + f"enable secret 9 {secret}\n"
             + BASE.replace("switchport access vlan 119\n", f"switchport access vlan {vlan19}\n"))
-
-
-def _log_in(page, name: str = "the-editor") -> None:
-    page.goto("/login")
-    page.fill("input[name=login]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url("**/")
 
 
 def _shot(page, name: str, selector: str | None = None) -> None:
@@ -50,7 +40,7 @@ def test_compare_two_chosen_versions(page, world):
     secrets = ["$9$oldOldOld", "$9$midMidMid", "$9$newNewNew"]
     commits = [world.write(device["id"], configs={"running-config": _config(s, 119 + i)},
                            message=f"rotate secret {i}").get_json()["commit"] for i, s in enumerate(secrets)]
-    _log_in(page)
+    log_in(page, "the-editor")
     page.goto(f"/devices/{device['id']}#history")  # the device page's history tab
     page.check(f"input[name=from][value='{commits[0]}']")
     page.check(f"input[name=to][value='{commits[2]}']")
@@ -108,7 +98,7 @@ def test_port_map_latin1_and_missing_newline(page, world):
                                          {"name": "Gi1/0/3", "description": "new"}],
                     configs_base64={"banner": base64.b64encode(b"banner motd f\xf6r alle\nend").decode()}
                     ).get_json()["commit"]
-    _log_in(page, "the-viewer")
+    log_in(page, "the-viewer")
     page.goto(f"/devices/{device['id']}/compare?from={a}&to={b}")
     table = page.locator("table.port-diff")
     assert table.locator("tr.add th").inner_text() == "Gi1/0/3"
@@ -127,7 +117,7 @@ def test_fifty_thousand_line_config_to_its_last_line(page, world):
     device = world.create_device("huge")
     text = "".join(f"interface Gi{n // 48}/0/{n % 48} description line-{n:05d}\n" for n in range(1, 50_001))
     world.write(device["id"], configs={"run": text})
-    _log_in(page, "the-viewer")
+    log_in(page, "the-viewer")
     page.goto(f"/devices/{device['id']}/versions/HEAD/configs/run#L50000")
     page.wait_for_url("**page=25#L50000")
     last = page.locator("#L50000")
@@ -143,7 +133,7 @@ def test_fifty_thousand_line_config_to_its_last_line(page, world):
 def test_editing_keeps_line_endings_and_the_text(page, world):
     device = world.create_device("access-1")
     world.write(device["id"], configs={"running-config": BASE})
-    _log_in(page)
+    log_in(page, "the-editor")
     page.goto(f"/devices/{device['id']}/configs/edit?name=running-config")
     edited = BASE.replace("description access port 33\n", "description to the printer\n")
     page.fill("textarea[name=content]", edited)
