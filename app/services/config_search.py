@@ -30,7 +30,7 @@ from app.services.config_index import as_text
 from app.services.errors import ValidationError
 from app.services.gitstore_bridge import open_repo
 from app.services.teams import TeamAccess
-from app.services.user_patterns import compile_pattern, finditer
+from app.services.user_patterns import compile_pattern, finditer, read_alike_by_re
 from app.services.validation import flag_arg, time_arg
 from gitstore import load_json
 
@@ -79,12 +79,6 @@ class ConfigSearch:
 # -- the query ----------------------------------------------------------------------------------
 
 
-# Syntax `regex` and `re` both accept but read differently: a POSIX class inside a set, or a `{` that
-# does not open a quantifier (`{3}`, `{1,3}`, `{,3}` are read alike), such as the fuzzy `{e<=1}`. An
-# escaped literal brace matches too: it only costs that search its prefilter.
-_READ_DIFFERENTLY = re.compile(r"\[:|\{(?!\d*(?:,\d*)?\})")
-
-
 def _required_literals(pattern: str) -> list[str]:
     """Literal runs (>= 3 characters) that every match of `pattern` contains: the trigram prefilter.
 
@@ -95,7 +89,7 @@ def _required_literals(pattern: str) -> list[str]:
     (`(?:telnet){e<=1}`, to `re` literal text after the group, and under which even `telnet` is not
     required). Either gets no prefilter.
     """
-    if _READ_DIFFERENTLY.search(pattern):
+    if not read_alike_by_re(pattern):
         return []
     try:
         parsed = sre_parse.parse(pattern)

@@ -6,6 +6,7 @@ costs its caller a clear 422 instead of a stuck worker.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -16,6 +17,18 @@ from app.services.errors import ValidationError
 MAX_PATTERN = 500
 # Seconds one search over one text may take before the pattern is refused as too slow.
 MATCH_TIMEOUT = 2.0
+
+
+# Syntax `regex` and `re` both accept but read differently: a POSIX class inside a set, or a `{` that
+# does not open a quantifier (`{3}`, `{1,3}`, `{,3}` are read alike), such as the fuzzy `{e<=1}`. An
+# escaped literal brace matches too: a caller then only loses a shortcut.
+_READ_DIFFERENTLY = re.compile(r"\[:|\{(?!\d*(?:,\d*)?\})")
+
+
+def read_alike_by_re(pattern: str) -> bool:
+    """Whether Python's `re` reads `pattern` as the `regex` engine that runs it does, so that an
+    analysis of `re`'s parse (the search's trigram prefilter) holds for the real matches."""
+    return not _READ_DIFFERENTLY.search(pattern)
 
 
 class PatternTooSlow(ValidationError):
